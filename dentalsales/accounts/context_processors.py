@@ -1,0 +1,33 @@
+"""Navigation entries per role, for the base layout."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .roles import CATALOG_ROLES, REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES, Role
+
+# (url name, label, icon, roles that see it; None means every signed-in user)
+NAVIGATION = [
+    ("home", _("Dashboard"), "speedometer2", None),
+    ("customers:list", _("Customers"), "people", SALES_ROLES | {Role.FINANCE, Role.QUALITY_OFFICER, Role.LOGISTICS}),
+    ("catalog:product_list", _("Products"), "box-seam", None),
+    ("sales:order_list", _("Sales orders"), "receipt", SALES_ROLES | {Role.LOGISTICS, Role.FINANCE}),
+    ("sales:review_queue", _("Order review"), "clipboard-check", REVIEW_ROLES),
+    ("inventory:stock_list", _("Stock"), "boxes", WAREHOUSE_ROLES | {Role.QUALITY_OFFICER, Role.SUPERVISOR}),
+    ("inventory:receive", _("Receive stock"), "box-arrow-in-down", WAREHOUSE_ROLES),
+    ("inventory:shipment_list", _("Shipments"), "truck", WAREHOUSE_ROLES | SALES_ROLES | {Role.QUALITY_OFFICER}),
+]
+
+
+def navigation_items(user):
+    items = []
+    for url_name, label, icon, roles in NAVIGATION:
+        if roles is None or user.has_role(*roles):
+            items.append({"url": reverse(url_name), "name": url_name, "label": label, "icon": icon})
+    return items
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"navigation": []}
+    return {"navigation": navigation_items(user)}

@@ -1,0 +1,150 @@
+"""Writes on customers and their qualifications."""
+
+import logging
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from dentalsales.accounts.roles import SALES_ROLES, Role
+from dentalsales.accounts.selectors import assignable_owners
+from dentalsales.core.errors import InvalidInput, NotPermitted, clean_model
+from dentalsales.core.pinyin import build_search_text
+from dentalsales.core.services import next_document_number
+from dentalsales.core.validators import normalize_uscc, uscc_problem
+
+from .models import Customer, Qualification
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_FIELDS = (
+    "name",
+    "customer_type",
+    "category",
+    "grade",
+    "region",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "credit_limit",
+    "payment_terms_days",
+    "min_shelf_life_days",
+    "uscc",
+    "uscc_override_reason",
+    "is_active",
+)
+
+
+def _check_uscc(customer):
+    customer.uscc = normalize_uscc(customer.uscc)
+    if not customer.uscc:
+        customer.uscc_override_reason = ""
+        return
+    problem = uscc_problem(customer.uscc)
+    if problem == "shape":
+        raise InvalidInput(
+            _("“%(value)s” is not a unified social credit code: it needs 18 digits or capital letters (no I, O, S, V or Z).")
+            % {"value": customer.uscc},
+            field="uscc",
+        )
+    if problem == "check" and not customer.uscc_override_reason.strip():
+        raise InvalidInput(
+            _(
+                "The check character of unified social credit code “%(value)s” is wrong. "
+                "Correct the code, or give the reason for accepting it (some early codes fail the check)."
+            )
+            % {"value": customer.uscc},
+            field="uscc",
+        )
+    if problem is None:
+        customer.uscc_override_reason = ""
+
+
+def _check_grade(customer):
+    if customer.category == "potential":
+        customer.grade = None
+    elif not customer.grade:
+        customer.grade = None
+
+
+def _check_owner(customer, actor):
+    if customer.owner_id is None:
+        customer.owner = actor
+    if not assignable_owners(actor).filter(pk=customer.owner_id).exists():
+        raise InvalidInput(
+            _("You cannot assign customers to “%(user)s”.") % {"user": customer.owner}, field="owner"
+        )
+
+
+def _save_qualifications(customer, qualifications):
+    """Replace the customer's qualifications by ``qualifications`` (dicts of kind, number, valid_until)."""
+    rows = []
+    for index, data in enumerate(qualifications):
+        row = Qualification(customer=customer, **data)
+        try:
+            clean_model(row, exclude=["customer"])
+        except InvalidInput as error:
+            raise InvalidInput(
+                field_errors={f"qualifications[{index}].{name}": messages for name, messages in error.field_errors.items()}
+            ) from error
+        rows.append(row)
+    customer.qualifications.all().delete()
+    Qualification.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def create_customer(*, actor, owner=None, code="", qualifications=(), **fields):
+    """Create a customer owned by ``owner`` (default: the actor) with its qualifications.
+
+    Raises ``NotPermitted`` unless the actor has a sales role, and
+    ``InvalidInput`` naming the field for a bad USCC, an owner outside the
+    actor's team or any other invalid value. Nothing is saved on failure.
+    """
+    if not actor.has_role(*SALES_ROLES):
+        raise NotPermitted(_("Only sales staff can create customers."))
+
+    customer = Customer(owner=owner, code=(code or "").strip(), **{k: v for k, v in fields.items() if k in CUSTOMER_FIELDS})
+    _check_owner(customer, actor)
+    _check_uscc(customer)
+    _check_grade(customer)
+    if not customer.code:
+        customer.code = next_document_number("CU")
+    elif Customer.objects.filter(code=customer.code).exists():
+        raise InvalidInput(_("Customer code “%(value)s” is already used.") % {"value": customer.code}, field="code")
+    customer.search_text = build_search_text(customer.code, customer.name, customer.uscc)
+    clean_model(customer)
+
+    customer.save()
+    _save_qualifications(customer, qualifications)
+    logger.info("Customer %s created by user %s", customer.pk, actor.pk)
+    return customer
+
+
+@transaction.atomic
+def update_customer(*, actor, customer, qualifications=None, owner=None, **fields):
+    """Change a customer's fields and, when given, replace its qualifications.
+
+    Only an actor who can see the customer and has a sales role may change
+    it; reassigning the owner follows the same rule as creation.
+    """
+    if not actor.has_role(*SALES_ROLES):
+        raise NotPermitted(_("Only sales staff can change customers."))
+
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    for name, value in fields.items():
+        if name in CUSTOMER_FIELDS:
+            setattr(customer, name, value)
+    if owner is not None and owner.pk != customer.owner_id:
+        if actor.has_role(Role.REPRESENTATIVE) and not actor.has_role(Role.SUPERVISOR, Role.MANAGER, Role.ADMINISTRATOR):
+            raise NotPermitted(_("Only a supervisor or manager can reassign a customer."))
+        customer.owner = owner
+        _check_owner(customer, actor)
+    _check_uscc(customer)
+    _check_grade(customer)
+    customer.search_text = build_search_text(customer.code, customer.name, customer.uscc)
+    clean_model(customer)
+
+    customer.save()
+    if qualifications is not None:
+        _save_qualifications(customer, qualifications)
+    logger.info("Customer %s changed by user %s", customer.pk, actor.pk)
+    return customer

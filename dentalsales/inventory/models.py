@@ -1,0 +1,205 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from dentalsales.core.timeutils import is_expired
+
+
+class Warehouse(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("warehouse")
+        verbose_name_plural = _("warehouses")
+
+    def __str__(self):
+        return self.name
+
+
+class LotStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    QUARANTINED = "quarantined", _("Quarantined")
+    RECALLED = "recalled", _("Recalled")
+
+
+class Lot(models.Model):
+    product = models.ForeignKey("catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="lots")
+    lot_number = models.CharField(_("lot number"), max_length=50)
+    production_date = models.DateField(_("production date"))
+    expiry_date = models.DateField(_("expiry date"))
+    status = models.CharField(_("status"), max_length=20, choices=LotStatus.choices, default=LotStatus.AVAILABLE)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product", "expiry_date", "lot_number"]
+        verbose_name = _("lot")
+        verbose_name_plural = _("lots")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "lot_number"], name="unique_lot_number_per_product"),
+            models.CheckConstraint(condition=Q(expiry_date__gte=F("production_date")), name="lot_expiry_after_production"),
+        ]
+
+    def __str__(self):
+        return self.lot_number
+
+    @property
+    def is_expired(self):
+        return is_expired(self.expiry_date)
+
+
+class StockBalance(models.Model):
+    """Quantity of one lot in one warehouse.
+
+    ``on_hand`` always equals the sum of the lot's ledger entries in the
+    warehouse; ``reserved`` is the sum of open allocations. Services lock
+    this row (``select_for_update``) before changing either, and the check
+    constraints keep both from going negative or ``reserved`` above
+    ``on_hand`` even if a service had a bug.
+    """
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="balances")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="balances")
+    on_hand = models.IntegerField(_("on hand"), default=0)
+    reserved = models.IntegerField(_("reserved"), default=0)
+
+    class Meta:
+        ordering = ["warehouse", "lot"]
+        constraints = [
+            models.UniqueConstraint(fields=["warehouse", "lot"], name="unique_balance_per_warehouse_lot"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="balance_on_hand_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="balance_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="balance_reserved_within_on_hand"),
+        ]
+
+    @property
+    def available(self):
+        return self.on_hand - self.reserved
+
+
+class LedgerReason(models.TextChoices):
+    RECEIPT = "receipt", _("Receipt")
+    SHIPMENT = "shipment", _("Shipment")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class StockLedgerEntry(models.Model):
+    """One change of stock on hand; rows are only ever added."""
+
+    warehouse = models.ForeignKey(Warehouse, verbose_name=_("warehouse"), on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, verbose_name=_("lot"), on_delete=models.PROTECT, related_name="ledger_entries")
+    quantity = models.IntegerField(_("quantity"), help_text=_("Positive for stock in, negative for stock out."))
+    reason = models.CharField(_("reason"), max_length=20, choices=LedgerReason.choices)
+    reference = models.CharField(_("document number"), max_length=40)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("stock ledger entry")
+        verbose_name_plural = _("stock ledger")
+
+
+class GoodsReceipt(models.Model):
+    number = models.CharField(_("receipt number"), max_length=30, unique=True)
+    warehouse = models.ForeignKey(Warehouse, verbose_name=_("warehouse"), on_delete=models.PROTECT)
+    lot = models.ForeignKey(Lot, verbose_name=_("lot"), on_delete=models.PROTECT, related_name="receipts")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("received by"), on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("goods receipt")
+        verbose_name_plural = _("goods receipts")
+
+    def __str__(self):
+        return self.number
+
+
+class Allocation(models.Model):
+    """Stock of one lot in one warehouse reserved for an order line at release."""
+
+    order_line = models.ForeignKey("sales.SalesOrderLine", on_delete=models.PROTECT, related_name="allocations")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations")
+    quantity = models.PositiveIntegerField(_("allocated quantity"))
+    shipped_quantity = models.PositiveIntegerField(_("shipped quantity"), default=0)
+    released_quantity = models.PositiveIntegerField(
+        _("released quantity"), default=0, help_text=_("Quantity given back to stock by a cancellation.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order_line", "lot__expiry_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shipped_quantity__lte=F("quantity") - F("released_quantity")),
+                name="allocation_shipped_within_quantity",
+            )
+        ]
+
+    @property
+    def open_quantity(self):
+        return self.quantity - self.shipped_quantity - self.released_quantity
+
+
+class Shipment(models.Model):
+    number = models.CharField(_("shipment number"), max_length=30, unique=True)
+    order = models.ForeignKey("sales.SalesOrder", verbose_name=_("sales order"), on_delete=models.PROTECT, related_name="shipments")
+    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="shipments")
+    delivery_address = models.CharField(_("delivery address"), max_length=300, blank=True)
+    receiving_contact = models.CharField(_("receiving contact"), max_length=100, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=100, blank=True)
+    waybill_number = models.CharField(_("waybill number"), max_length=60, blank=True)
+    shipped_on = models.DateField(_("shipping date"))
+    shipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("shipped by"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-shipped_on", "-id"]
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+
+    def __str__(self):
+        return self.number
+
+
+class ShipmentLine(models.Model):
+    """One lot shipped for one order line.
+
+    Product facts (name, specification, registration number, manufacturer,
+    storage) are copied at shipping time so that the delivery note and the
+    traceability record keep what was true on that day.
+    """
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="lines")
+    order_line = models.ForeignKey("sales.SalesOrderLine", on_delete=models.PROTECT, related_name="shipment_lines")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey("catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, verbose_name=_("lot"), on_delete=models.PROTECT, related_name="shipment_lines")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    product_name = models.CharField(_("product name"), max_length=200)
+    specification = models.CharField(_("model / specification"), max_length=200, blank=True)
+    unit = models.CharField(_("unit"), max_length=20)
+    manufacturer = models.CharField(_("manufacturer"), max_length=200)
+    registration_number = models.CharField(_("registration or record number"), max_length=60)
+    storage_conditions = models.CharField(_("storage conditions"), max_length=100, blank=True)
+    lot_number = models.CharField(_("lot number"), max_length=50)
+    production_date = models.DateField(_("production date"))
+    expiry_date = models.DateField(_("expiry date"))
+
+    class Meta:
+        ordering = ["shipment", "id"]
+        verbose_name = _("shipment line")
+        verbose_name_plural = _("shipment lines")

@@ -1,0 +1,76 @@
+"""Reads on stock."""
+
+from collections import defaultdict
+
+from django.db.models import F, Sum
+
+from dentalsales.core.timeutils import local_today
+
+from .models import Lot, Shipment, StockBalance
+from .services import eligible_balances_query
+
+
+def product_stock(product):
+    """Return on hand, reserved and available of a product in total and per lot (all warehouses)."""
+    lots = (
+        Lot.objects.filter(product=product)
+        .annotate(lot_on_hand=Sum("balances__on_hand"), lot_reserved=Sum("balances__reserved"))
+        .order_by("expiry_date", "lot_number")
+    )
+    rows = []
+    totals = {"on_hand": 0, "reserved": 0, "available": 0}
+    today = local_today()
+    for lot in lots:
+        on_hand = lot.lot_on_hand or 0
+        reserved = lot.lot_reserved or 0
+        rows.append(
+            {
+                "lot": lot,
+                "lot_number": lot.lot_number,
+                "production_date": lot.production_date,
+                "expiry_date": lot.expiry_date,
+                "status": lot.status,
+                "is_expired": lot.expiry_date < today,
+                "on_hand": on_hand,
+                "reserved": reserved,
+                "available": on_hand - reserved,
+            }
+        )
+        totals["on_hand"] += on_hand
+        totals["reserved"] += reserved
+        totals["available"] += on_hand - reserved
+    return {**totals, "lots": rows}
+
+
+def eligible_available_by_product(product_ids, min_shelf_life_days):
+    """Return {product id: units available for allocation} for a customer's shelf-life requirement."""
+    rows = (
+        eligible_balances_query(product_ids, min_shelf_life_days)
+        .values("lot__product_id")
+        .annotate(available=Sum(F("on_hand") - F("reserved")))
+    )
+    result = defaultdict(int)
+    for row in rows:
+        result[row["lot__product_id"]] = row["available"] or 0
+    return result
+
+
+def stock_balances(*, search="", warehouse=None, include_empty=False):
+    queryset = StockBalance.objects.select_related("warehouse", "lot", "lot__product")
+    if not include_empty:
+        queryset = queryset.filter(on_hand__gt=0)
+    if warehouse:
+        queryset = queryset.filter(warehouse=warehouse)
+    if search:
+        from dentalsales.catalog.selectors import search_products
+        from dentalsales.catalog.models import Product
+
+        product_ids = search_products(Product.objects.all(), search).values("pk")
+        queryset = queryset.filter(lot__product_id__in=product_ids) | queryset.filter(lot__lot_number__icontains=search)
+    return queryset.order_by("lot__product__sku", "lot__expiry_date", "warehouse__code")
+
+
+def visible_shipments(user):
+    from dentalsales.accounts.selectors import owner_visibility
+
+    return Shipment.objects.filter(owner_visibility(user, "order__owner"))

@@ -1,0 +1,294 @@
+"""Writes on stock: receiving, allocation, shipping and release of reservations.
+
+Every function that changes stock locks the ``StockBalance`` rows it reads
+with ``select_for_update``, always ordered by primary key, so concurrent
+callers queue instead of deadlocking, and it writes one ledger row per
+change of stock on hand.
+"""
+
+import logging
+from collections import defaultdict
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from dentalsales.accounts.roles import WAREHOUSE_ROLES
+from dentalsales.core.errors import InsufficientStock, InvalidInput, NotPermitted
+from dentalsales.core.services import next_document_number
+from dentalsales.core.timeutils import earliest_acceptable_expiry, local_today
+
+from .models import (
+    Allocation,
+    GoodsReceipt,
+    LedgerReason,
+    Lot,
+    LotStatus,
+    Shipment,
+    ShipmentLine,
+    StockBalance,
+    StockLedgerEntry,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _locked_balance(warehouse, lot):
+    if not StockBalance.objects.filter(warehouse=warehouse, lot=lot).exists():
+        try:
+            with transaction.atomic():
+                StockBalance.objects.create(warehouse=warehouse, lot=lot)
+        except IntegrityError:
+            pass  # Another transaction created it first; lock theirs.
+    return StockBalance.objects.select_for_update().get(warehouse=warehouse, lot=lot)
+
+
+@transaction.atomic
+def receive_stock(*, actor, product, warehouse, lot_number, production_date, expiry_date, quantity, note=""):
+    """Receive ``quantity`` units of a lot into a warehouse; return the ``GoodsReceipt``.
+
+    Creates the lot on its first receipt; a later receipt of the same lot
+    number must carry the same dates. Refuses (``InvalidInput`` naming the
+    field) a quantity below 1, an expiry before production, an expired
+    registration, an inactive warehouse and a recalled lot. Locks the
+    lot's balance row in the warehouse.
+    """
+    if not actor.has_role(*WAREHOUSE_ROLES):
+        raise NotPermitted(_("Only logistics can receive stock."))
+    lot_number = (lot_number or "").strip()
+    if not lot_number:
+        raise InvalidInput(_("Enter the lot number."), field="lot_number")
+    if quantity is None or int(quantity) < 1:
+        raise InvalidInput(_("Quantity must be a whole number of at least 1, not “%(value)s”.") % {"value": quantity}, field="quantity")
+    if expiry_date < production_date:
+        raise InvalidInput(
+            _("Expiry date %(expiry)s is before production date %(production)s.")
+            % {"expiry": expiry_date, "production": production_date},
+            field="expiry_date",
+        )
+    if not warehouse.is_active:
+        raise InvalidInput(_("Warehouse “%(value)s” is not active.") % {"value": warehouse}, field="warehouse")
+    if not product.registration_valid_on():
+        raise InvalidInput(
+            _("The registration %(number)s of “%(product)s” expired on %(date)s; it cannot be received for sale.")
+            % {"number": product.registration_number, "product": product, "date": product.registration_valid_until},
+            field="product",
+        )
+
+    lot, created = Lot.objects.get_or_create(
+        product=product,
+        lot_number=lot_number,
+        defaults={"production_date": production_date, "expiry_date": expiry_date},
+    )
+    if not created:
+        if (lot.production_date, lot.expiry_date) != (production_date, expiry_date):
+            raise InvalidInput(
+                _("Lot %(lot)s is already on file with production date %(production)s and expiry date %(expiry)s.")
+                % {"lot": lot_number, "production": lot.production_date, "expiry": lot.expiry_date},
+                field="lot_number",
+            )
+        if lot.status == LotStatus.RECALLED:
+            raise InvalidInput(_("Lot %(lot)s is recalled and cannot be received.") % {"lot": lot_number}, field="lot_number")
+    balance = _locked_balance(warehouse, lot)
+
+    receipt = GoodsReceipt.objects.create(
+        number=next_document_number("GR"),
+        warehouse=warehouse,
+        lot=lot,
+        quantity=quantity,
+        received_by=actor,
+        note=note,
+    )
+    balance.on_hand += int(quantity)
+    balance.save(update_fields=["on_hand"])
+    StockLedgerEntry.objects.create(
+        warehouse=warehouse, lot=lot, quantity=int(quantity), reason=LedgerReason.RECEIPT, reference=receipt.number, created_by=actor
+    )
+    logger.info("Receipt %s: lot %s quantity %s into warehouse %s", receipt.number, lot.pk, quantity, warehouse.pk)
+    return receipt
+
+
+def eligible_balances_query(product_ids, min_shelf_life_days, today=None):
+    """Return balances that may be allocated: available lots, active warehouses, enough shelf life."""
+    return StockBalance.objects.filter(
+        lot__product_id__in=product_ids,
+        lot__status=LotStatus.AVAILABLE,
+        lot__expiry_date__gte=earliest_acceptable_expiry(min_shelf_life_days, today),
+        warehouse__is_active=True,
+        on_hand__gt=0,
+    )
+
+
+def allocate_order(order):
+    """Reserve stock for every order line, first-expiry-first-out; return the new allocations.
+
+    Skips expired, quarantined and recalled lots and lots whose remaining
+    shelf life is below the customer's minimum. Ties on expiry go to the
+    lot received first. Raises ``InsufficientStock`` listing every short
+    line and changes nothing when any line cannot be covered in full.
+    The caller checks the order's state and runs this in its transaction.
+    """
+    lines = list(order.lines.select_related("product"))
+    product_ids = sorted({line.product_id for line in lines})
+    balances = list(
+        eligible_balances_query(product_ids, order.customer.min_shelf_life_days)
+        .select_related("lot", "warehouse")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    by_product = defaultdict(list)
+    for balance in balances:
+        by_product[balance.lot.product_id].append(balance)
+    for candidates in by_product.values():
+        candidates.sort(key=lambda b: (b.lot.expiry_date, b.lot.pk, b.warehouse.code))
+
+    plan = []
+    shortages = []
+    remaining_by_balance = {balance.pk: balance.available for balance in balances}
+    for line in lines:
+        needed = line.unshipped_quantity - sum(a.open_quantity for a in line.allocations.all())
+        for balance in by_product[line.product_id]:
+            if needed <= 0:
+                break
+            take = min(needed, remaining_by_balance[balance.pk])
+            if take > 0:
+                plan.append((line, balance, take))
+                remaining_by_balance[balance.pk] -= take
+                needed -= take
+        if needed > 0:
+            shortages.append(
+                _("%(product)s: %(needed)s more %(unit)s needed than eligible stock")
+                % {"product": line.product, "needed": needed, "unit": line.product.unit}
+            )
+    if shortages:
+        raise InsufficientStock(
+            _("Not enough stock with the required shelf life (%(days)s days): %(lines)s.")
+            % {"days": order.customer.min_shelf_life_days, "lines": "; ".join(shortages)}
+        )
+
+    allocations = []
+    for line, balance, quantity in plan:
+        balance.reserved += quantity
+        balance.save(update_fields=["reserved"])
+        allocations.append(Allocation.objects.create(order_line=line, warehouse=balance.warehouse, lot=balance.lot, quantity=quantity))
+    return allocations
+
+
+def release_reservations(order):
+    """Give back every open reservation of the order in every warehouse; return the quantity released."""
+    allocations = list(
+        Allocation.objects.filter(order_line__order=order).select_related("lot").order_by("pk")
+    )
+    open_allocations = [a for a in allocations if a.open_quantity > 0]
+    if not open_allocations:
+        return 0
+    balances = {
+        (b.warehouse_id, b.lot_id): b
+        for b in StockBalance.objects.select_for_update()
+        .filter(lot_id__in={a.lot_id for a in open_allocations})
+        .order_by("pk")
+    }
+    released = 0
+    for allocation in open_allocations:
+        quantity = allocation.open_quantity
+        balance = balances[(allocation.warehouse_id, allocation.lot_id)]
+        balance.reserved -= quantity
+        balance.save(update_fields=["reserved"])
+        allocation.released_quantity += quantity
+        allocation.save(update_fields=["released_quantity"])
+        released += quantity
+    return released
+
+
+def ship_allocations(*, order, actor, quantities=None, carrier="", waybill_number=""):
+    """Ship reserved stock of the order; return the ``Shipment`` with one line per order line and lot.
+
+    ``quantities`` maps order-line ids to the units to ship now (default:
+    everything reserved). Each line ships from its reservations in
+    first-expiry order. Raises ``InvalidInput`` for a quantity that is not
+    positive or exceeds what is reserved for the line. The caller checks
+    the order's state and runs this in its transaction.
+    """
+    lines = {line.pk: line for line in order.lines.select_related("product")}
+    allocations = list(
+        Allocation.objects.filter(order_line__order=order).select_related("lot", "warehouse").order_by("lot__expiry_date", "pk")
+    )
+    open_by_line = defaultdict(list)
+    for allocation in allocations:
+        if allocation.open_quantity > 0:
+            open_by_line[allocation.order_line_id].append(allocation)
+    if quantities is None:
+        quantities = {line_id: sum(a.open_quantity for a in items) for line_id, items in open_by_line.items()}
+    for line_id, quantity in quantities.items():
+        if line_id not in lines:
+            raise InvalidInput(_("Order line %(value)s is not part of order %(order)s.") % {"value": line_id, "order": order.number}, field="lines")
+        reserved = sum(a.open_quantity for a in open_by_line[line_id])
+        if int(quantity) < 0 or int(quantity) > reserved:
+            raise InvalidInput(
+                _("Cannot ship %(value)s of “%(product)s”: %(reserved)s reserved.")
+                % {"value": quantity, "product": lines[line_id].product, "reserved": reserved},
+                field="lines",
+            )
+    if not any(int(q) > 0 for q in quantities.values()):
+        raise InvalidInput(_("Nothing to ship: no reserved quantity was chosen."), field="lines")
+
+    lot_ids = {a.lot_id for items in open_by_line.values() for a in items}
+    balances = {
+        (b.warehouse_id, b.lot_id): b
+        for b in StockBalance.objects.select_for_update().filter(lot_id__in=lot_ids).order_by("pk")
+    }
+    customer = order.customer
+    shipment = Shipment.objects.create(
+        number=next_document_number("SH"),
+        order=order,
+        customer=customer,
+        delivery_address=order.delivery_address or customer.address,
+        receiving_contact=" ".join(filter(None, [customer.contact_name, customer.contact_phone])),
+        carrier=carrier,
+        waybill_number=waybill_number,
+        shipped_on=local_today(),
+        shipped_by=actor,
+    )
+    for line_id, quantity in quantities.items():
+        line = lines[line_id]
+        to_ship = int(quantity)
+        for allocation in open_by_line[line_id]:
+            if to_ship == 0:
+                break
+            take = min(to_ship, allocation.open_quantity)
+            to_ship -= take
+            balance = balances[(allocation.warehouse_id, allocation.lot_id)]
+            balance.on_hand -= take
+            balance.reserved -= take
+            balance.save(update_fields=["on_hand", "reserved"])
+            allocation.shipped_quantity += take
+            allocation.save(update_fields=["shipped_quantity"])
+            StockLedgerEntry.objects.create(
+                warehouse=allocation.warehouse,
+                lot=allocation.lot,
+                quantity=-take,
+                reason=LedgerReason.SHIPMENT,
+                reference=shipment.number,
+                created_by=actor,
+            )
+            product = line.product
+            ShipmentLine.objects.create(
+                shipment=shipment,
+                order_line=line,
+                warehouse=allocation.warehouse,
+                product=product,
+                lot=allocation.lot,
+                quantity=take,
+                product_name=product.name,
+                specification=product.specification,
+                unit=product.unit,
+                manufacturer=product.manufacturer,
+                registration_number=product.registration_number,
+                storage_conditions=product.storage_conditions,
+                lot_number=allocation.lot.lot_number,
+                production_date=allocation.lot.production_date,
+                expiry_date=allocation.lot.expiry_date,
+            )
+        line.shipped_quantity += int(quantity)
+        line.save(update_fields=["shipped_quantity"])
+    logger.info("Shipment %s created for order %s", shipment.number, order.pk)
+    return shipment

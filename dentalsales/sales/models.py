@@ -1,0 +1,124 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class OrderChannel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+    FAX = "fax", _("Fax")
+    VISIT = "visit", _("Visit")
+    ONLINE = "online", _("Online")
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RELEASED = "released", _("Released to logistics")
+    PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
+    SHIPPED = "shipped", _("Shipped")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Orders in these states still commit the customer's credit for their
+# unshipped part.
+OPEN_APPROVED_STATUSES = (OrderStatus.APPROVED, OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED)
+EDITABLE_STATUSES = (OrderStatus.DRAFT, OrderStatus.REJECTED)
+
+
+class SalesOrder(models.Model):
+    number = models.CharField(_("order number"), max_length=30, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sales representative"),
+        on_delete=models.PROTECT,
+        related_name="sales_orders",
+    )
+    channel = models.CharField(_("order channel"), max_length=10, choices=OrderChannel.choices)
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
+    order_date = models.DateField(_("order date"))
+    requested_delivery_date = models.DateField(_("requested delivery date"), null=True, blank=True)
+    delivery_address = models.CharField(_("delivery address"), max_length=300, blank=True)
+    customer_reference = models.CharField(_("customer's purchase order number"), max_length=60, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    total_amount = models.DecimalField(_("total amount"), max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    tax_amount = models.DecimalField(_("tax amount"), max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    # Why the reviewer approved despite failed soft checks, or why the order
+    # was rejected or cancelled: the latest reason; every one stays in the
+    # status changes.
+    review_note = models.TextField(_("review note"), blank=True)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    cancellation_reason = models.TextField(_("cancellation reason"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # The client's Idempotency-Key or the form's token: a second request
+    # with the same key from the same user returns the first order.
+    idempotency_key = models.CharField(max_length=100, blank=True, default="", editable=False)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-order_date", "-number"]
+        verbose_name = _("sales order")
+        verbose_name_plural = _("sales orders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="unique_order_idempotency_key_per_user",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "order_date"]), models.Index(fields=["owner", "status"])]
+
+    def __str__(self):
+        return self.number
+
+
+class SalesOrderLine(models.Model):
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(_("unit price (tax incl.)"), max_digits=14, decimal_places=4)
+    amount = models.DecimalField(_("amount (tax incl.)"), max_digits=14, decimal_places=2)
+    tax_rate = models.DecimalField(_("VAT rate"), max_digits=4, decimal_places=2)
+    tax_amount = models.DecimalField(_("tax amount"), max_digits=14, decimal_places=2)
+    list_price = models.DecimalField(_("list price"), max_digits=14, decimal_places=4)
+    shipped_quantity = models.PositiveIntegerField(_("shipped quantity"), default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+
+    @property
+    def unshipped_quantity(self):
+        return self.quantity - self.shipped_quantity
+
+
+class OrderStatusChange(models.Model):
+    """Who moved an order from one state to another, when and why."""
+
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(_("from"), max_length=20, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=OrderStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"), blank=True)
+    # The review checklist as it stood when the order was approved or rejected.
+    checks = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "created_at", "id"]
+        verbose_name = _("order status change")
+        verbose_name_plural = _("order status changes")

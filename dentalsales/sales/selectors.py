@@ -1,0 +1,29 @@
+"""Reads on sales orders, scoped to what the user may see."""
+
+from django.db.models import Count
+
+from dentalsales.accounts.roles import Role
+from dentalsales.accounts.selectors import owner_visibility
+
+from .models import OrderStatus, SalesOrder
+
+
+def visible_orders(user):
+    return SalesOrder.objects.filter(owner_visibility(user))
+
+
+def order_list(user, *, status="", customer=None, search=""):
+    queryset = visible_orders(user).select_related("customer", "owner").annotate(line_count=Count("lines"))
+    if status:
+        queryset = queryset.filter(status=status)
+    if customer:
+        queryset = queryset.filter(customer=customer)
+    if search:
+        queryset = queryset.filter(number__icontains=search) | queryset.filter(customer__search_text__contains=search.lower())
+    return queryset.order_by("-order_date", "-number")
+
+
+def review_queue(user):
+    if not user.has_role(Role.SUPERVISOR, Role.MANAGER):
+        return SalesOrder.objects.none()
+    return order_list(user, status=OrderStatus.SUBMITTED)

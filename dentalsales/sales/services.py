@@ -1,0 +1,387 @@
+"""Writes on sales orders: entry, editing and every state transition.
+
+Each transition locks the order row first (``select_for_update``), then
+checks the current state against ``TRANSITIONS`` and the actor's role,
+changes the order, and records an ``OrderStatusChange``. Transitions that
+touch stock lock the balance rows after the order, in primary-key order.
+"""
+
+import logging
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES, Role
+from dentalsales.catalog.models import Product
+from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
+from dentalsales.core.money import line_amount, round_money, tax_included
+from dentalsales.core.services import next_document_number
+from dentalsales.core.timeutils import local_today
+from dentalsales.customers.models import Customer
+from dentalsales.customers.selectors import visible_customers
+from dentalsales.inventory import services as inventory
+
+from .models import EDITABLE_STATUSES, OrderChannel, OrderStatus, OrderStatusChange, SalesOrder, SalesOrderLine
+from .review import review_checks
+from .selectors import visible_orders
+
+logger = logging.getLogger(__name__)
+
+S = OrderStatus
+# action: (states it may start from, roles allowed)
+TRANSITIONS = {
+    "submit": ({S.DRAFT, S.REJECTED}, SALES_ROLES),
+    "approve": ({S.SUBMITTED}, REVIEW_ROLES),
+    "reject": ({S.SUBMITTED}, REVIEW_ROLES),
+    "release": ({S.APPROVED}, WAREHOUSE_ROLES),
+    "ship": ({S.RELEASED, S.PARTIALLY_SHIPPED}, WAREHOUSE_ROLES),
+    "complete": ({S.SHIPPED}, WAREHOUSE_ROLES),
+    "cancel": ({S.DRAFT, S.SUBMITTED, S.REJECTED, S.APPROVED, S.RELEASED}, SALES_ROLES | WAREHOUSE_ROLES),
+}
+# Once approved, only a reviewer, a manager or logistics may cancel.
+CANCEL_AFTER_APPROVAL_ROLES = REVIEW_ROLES | WAREHOUSE_ROLES
+HEADER_FIELDS = ("channel", "requested_delivery_date", "delivery_address", "customer_reference", "note")
+MAX_LINES = 200
+
+
+def allowed_actions(order, user):
+    """Return the transition names ``user`` may attempt on ``order`` now (for buttons and API hints)."""
+    actions = []
+    for action, (sources, roles) in TRANSITIONS.items():
+        if order.status in sources and user.has_role(*roles):
+            if action == "cancel" and order.status in (S.APPROVED, S.RELEASED) and not user.has_role(*CANCEL_AFTER_APPROVAL_ROLES):
+                continue
+            actions.append(action)
+    return actions
+
+
+def _lock_order(order, actor):
+    """Lock and re-read the order; an order the actor cannot see does not exist for them."""
+    try:
+        return visible_orders(actor).select_for_update(of=("self",)).select_related("customer").get(pk=order.pk)
+    except SalesOrder.DoesNotExist:
+        raise InvalidInput(_("Order not found."), code="not_found") from None
+
+
+def _check_transition(order, actor, action):
+    sources, roles = TRANSITIONS[action]
+    if not actor.has_role(*roles):
+        raise NotPermitted(_("Your role may not %(action)s orders.") % {"action": ACTION_LABELS[action]})
+    if order.status not in sources:
+        raise InvalidTransition(
+            _("Order %(number)s is %(status)s and cannot be %(action)s now.")
+            % {"number": order.number, "status": order.get_status_display(), "action": ACTION_PAST[action]}
+        )
+
+
+def _record(order, actor, to_status, *, reason="", checks=None):
+    change = OrderStatusChange.objects.create(
+        order=order, from_status=order.status, to_status=to_status, actor=actor, reason=reason, checks=checks or []
+    )
+    order.status = to_status
+    order.save()
+    logger.info("Order %s moved %s -> %s by user %s", order.pk, change.from_status, to_status, actor.pk)
+    return change
+
+
+# Verb forms for messages; the translations give natural Chinese phrases.
+ACTION_LABELS = {
+    "submit": pgettext_lazy("order action", "submit"),
+    "approve": pgettext_lazy("order action", "approve"),
+    "reject": pgettext_lazy("order action", "reject"),
+    "release": pgettext_lazy("order action", "release"),
+    "ship": pgettext_lazy("order action", "ship"),
+    "complete": pgettext_lazy("order action", "complete"),
+    "cancel": pgettext_lazy("order action", "cancel"),
+}
+ACTION_PAST = {
+    "submit": pgettext_lazy("order state after action", "submitted"),
+    "approve": pgettext_lazy("order state after action", "approved"),
+    "reject": pgettext_lazy("order state after action", "rejected"),
+    "release": pgettext_lazy("order state after action", "released"),
+    "ship": pgettext_lazy("order state after action", "shipped"),
+    "complete": pgettext_lazy("order state after action", "completed"),
+    "cancel": pgettext_lazy("order state after action", "cancelled"),
+}
+
+
+def _parse_lines(lines):
+    """Validate line dicts (product, quantity, optional unit_price) and return ``SalesOrderLine`` objects, unsaved."""
+    if not lines:
+        raise InvalidInput(_("Add at least one order line."), field="lines")
+    if len(lines) > MAX_LINES:
+        raise InvalidInput(_("An order may have at most %(max)s lines.") % {"max": MAX_LINES}, field="lines")
+    product_ids = []
+    for data in lines:
+        product = data.get("product")
+        product_ids.append(product.pk if isinstance(product, Product) else product)
+    products = Product.objects.in_bulk([pid for pid in product_ids if isinstance(pid, int)])
+
+    result = []
+    errors = {}
+    for index, (data, product_id) in enumerate(zip(lines, product_ids)):
+        prefix = f"lines[{index}]"
+        product = products.get(product_id) if isinstance(product_id, int) else None
+        if product is None:
+            errors[f"{prefix}.product"] = [_("Unknown product “%(value)s”.") % {"value": product_id}]
+            continue
+        if not product.is_active:
+            errors[f"{prefix}.product"] = [_("Product “%(value)s” is no longer sold.") % {"value": product}]
+            continue
+        quantity = data.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            errors[f"{prefix}.quantity"] = [
+                _("Quantity must be a whole number of at least 1, not “%(value)s”.") % {"value": quantity}
+            ]
+            continue
+        unit_price = data.get("unit_price")
+        if unit_price in (None, ""):
+            unit_price = product.list_price
+        try:
+            unit_price = Decimal(str(unit_price))
+        except InvalidOperation:
+            errors[f"{prefix}.unit_price"] = [_("“%(value)s” is not a price.") % {"value": unit_price}]
+            continue
+        if not unit_price.is_finite() or unit_price < 0:
+            errors[f"{prefix}.unit_price"] = [_("Price must be zero or more, not “%(value)s”.") % {"value": unit_price}]
+            continue
+        if unit_price.as_tuple().exponent < -4:
+            errors[f"{prefix}.unit_price"] = [
+                _("Price “%(value)s” has more than 4 decimal places.") % {"value": unit_price}
+            ]
+            continue
+        amount = line_amount(quantity, unit_price)
+        result.append(
+            SalesOrderLine(
+                product=product,
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=amount,
+                tax_rate=product.vat_rate,
+                tax_amount=tax_included(amount, product.vat_rate),
+                list_price=product.list_price,
+            )
+        )
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    return result
+
+
+def _apply_header(order, fields):
+    for name in HEADER_FIELDS:
+        if name in fields:
+            value = fields[name]
+            setattr(order, name, value if value is not None or name == "requested_delivery_date" else "")
+    if order.channel not in OrderChannel.values:
+        raise InvalidInput(
+            _("“%(value)s” is not an order channel; use one of %(choices)s.")
+            % {"value": order.channel, "choices": ", ".join(OrderChannel.values)},
+            field="channel",
+        )
+    if order.requested_delivery_date and order.requested_delivery_date < order.order_date:
+        raise InvalidInput(
+            _("Requested delivery date %(value)s is before the order date.") % {"value": order.requested_delivery_date},
+            field="requested_delivery_date",
+        )
+
+
+def _save_lines(order, lines):
+    order.lines.all().delete()
+    for line in lines:
+        line.order = order
+    SalesOrderLine.objects.bulk_create(lines)
+    order.total_amount = round_money(sum((line.amount for line in lines), Decimal("0")))
+    order.tax_amount = round_money(sum((line.tax_amount for line in lines), Decimal("0")))
+
+
+def create_order(*, actor, customer, lines, idempotency_key="", **fields):
+    """Enter a draft order for a customer the actor can see; return ``(order, created)``.
+
+    ``lines`` are dicts with ``product`` (a Product or its id), ``quantity``
+    and optionally ``unit_price`` (default: the list price). A second call
+    by the same user with the same non-empty ``idempotency_key`` returns the
+    first order with ``created=False`` and changes nothing. Raises
+    ``NotPermitted`` without a sales role and ``InvalidInput`` naming the
+    field for an unknown or inactive customer or product, a quantity below
+    1 or a price with more than 4 decimals.
+    """
+    if not actor.has_role(*SALES_ROLES):
+        raise NotPermitted(_("Only sales staff can enter orders."))
+    idempotency_key = (idempotency_key or "").strip()
+    if idempotency_key:
+        existing = SalesOrder.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    try:
+        with transaction.atomic():
+            return _create_order(actor, customer, lines, idempotency_key, fields), True
+    except IntegrityError:
+        # A concurrent request with the same key committed first.
+        existing = SalesOrder.objects.filter(created_by=actor, idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _create_order(actor, customer, lines, idempotency_key, fields):
+    customer_id = customer.pk if isinstance(customer, Customer) else customer
+    customer = visible_customers(actor).filter(pk=customer_id).first() if isinstance(customer_id, int) else None
+    if customer is None:
+        raise InvalidInput(_("Unknown customer “%(value)s”.") % {"value": customer_id}, field="customer")
+    if not customer.is_active:
+        raise InvalidInput(_("Customer “%(value)s” is inactive.") % {"value": customer}, field="customer")
+    parsed_lines = _parse_lines(lines)
+    order = SalesOrder(
+        customer=customer,
+        owner=customer.owner,
+        order_date=local_today(),
+        created_by=actor,
+        idempotency_key=idempotency_key,
+        channel=fields.get("channel") or "",
+    )
+    _apply_header(order, fields)
+    if not order.delivery_address:
+        order.delivery_address = customer.address
+
+    order.number = next_document_number("SO")
+    order.save()
+    _save_lines(order, parsed_lines)
+    order.save(update_fields=["total_amount", "tax_amount"])
+    OrderStatusChange.objects.create(order=order, from_status="", to_status=S.DRAFT, actor=actor)
+    logger.info("Order %s created by user %s", order.pk, actor.pk)
+    return order
+
+
+@transaction.atomic
+def update_order(*, actor, order, lines=None, **fields):
+    """Change a draft or rejected order's header and, when given, replace its lines."""
+    order = _lock_order(order, actor)
+    if not actor.has_role(*SALES_ROLES):
+        raise NotPermitted(_("Only sales staff can change orders."))
+    if order.status not in EDITABLE_STATUSES:
+        raise InvalidTransition(
+            _("Order %(number)s is %(status)s; only draft or rejected orders can be changed.")
+            % {"number": order.number, "status": order.get_status_display()}
+        )
+    _apply_header(order, fields)
+    if lines is not None:
+        _save_lines(order, _parse_lines(lines))
+    order.save()
+    return order
+
+
+@transaction.atomic
+def submit_order(*, actor, order):
+    """Send a draft or rejected order to review."""
+    order = _lock_order(order, actor)
+    _check_transition(order, actor, "submit")
+    if not order.lines.exists():
+        raise InvalidInput(_("Add at least one order line before submitting."), field="lines")
+    _record(order, actor, S.SUBMITTED)
+    return order
+
+
+@transaction.atomic
+def approve_order(*, actor, order, reason=""):
+    """Approve a submitted order after the review checklist.
+
+    Refuses when a hard check fails, when a soft check fails and no
+    ``reason`` is given, and when the reviewer entered the order
+    themselves. Locks the order, then the customer, so that two approvals
+    for one customer cannot both use the same credit.
+    """
+    order = _lock_order(order, actor)
+    _check_transition(order, actor, "approve")
+    if order.created_by_id == actor.pk:
+        raise NotPermitted(_("You entered this order yourself; another reviewer must approve it."))
+    Customer.objects.select_for_update().filter(pk=order.customer_id).first()
+
+    checks = review_checks(order)
+    hard_failures = [check for check in checks if check.blocking and not check.passed]
+    if hard_failures:
+        raise InvalidTransition(
+            _("Approval is blocked: %(reasons)s") % {"reasons": " ".join(check.message for check in hard_failures)},
+            code="review_blocked",
+        )
+    reason = (reason or "").strip()
+    if any(not check.passed for check in checks) and not reason:
+        raise InvalidInput(_("Some checks failed; give the reason for approving anyway."), field="reason")
+
+    order.review_note = reason
+    _record(order, actor, S.APPROVED, reason=reason, checks=[check.as_dict() for check in checks])
+    return order
+
+
+@transaction.atomic
+def reject_order(*, actor, order, reason):
+    """Send a submitted order back to its representative with the reason."""
+    order = _lock_order(order, actor)
+    _check_transition(order, actor, "reject")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for rejecting the order."), field="reason")
+
+    order.rejection_reason = reason
+    _record(order, actor, S.REJECTED, reason=reason, checks=[check.as_dict() for check in review_checks(order)])
+    return order
+
+
+@transaction.atomic
+def release_order(*, actor, order):
+    """Release an approved order to logistics, reserving its stock first-expiry-first-out.
+
+    Raises ``InsufficientStock`` and changes nothing when eligible stock
+    does not cover every line. Locks the order, then the balance rows.
+    """
+    order = _lock_order(order, actor)
+    _check_transition(order, actor, "release")
+    inventory.allocate_order(order)
+    _record(order, actor, S.RELEASED)
+    return order
+
+
+@transaction.atomic
+def ship_order(*, actor, order, quantities=None, carrier="", waybill_number=""):
+    """Ship reserved stock (all of it by default); return the shipment.
+
+    The order becomes shipped when every line is shipped in full, else
+    partially shipped.
+    """
+    order = _lock_order(order, actor)
+    _check_transition(order, actor, "ship")
+    shipment = inventory.ship_allocations(
+        order=order, actor=actor, quantities=quantities, carrier=carrier, waybill_number=waybill_number
+    )
+    fully_shipped = all(line.shipped_quantity >= line.quantity for line in order.lines.all())
+    _record(order, actor, S.SHIPPED if fully_shipped else S.PARTIALLY_SHIPPED, reason=shipment.number)
+    return shipment
+
+
+@transaction.atomic
+def complete_order(*, actor, order):
+    """Close a shipped order once the customer has confirmed delivery."""
+    order = _lock_order(order, actor)
+    _check_transition(order, actor, "complete")
+    _record(order, actor, S.COMPLETED)
+    return order
+
+
+@transaction.atomic
+def cancel_order(*, actor, order, reason):
+    """Cancel an order before its first shipment, giving back every reservation."""
+    order = _lock_order(order, actor)
+    _check_transition(order, actor, "cancel")
+    if order.status in (S.APPROVED, S.RELEASED) and not actor.has_role(*CANCEL_AFTER_APPROVAL_ROLES):
+        raise NotPermitted(_("An approved order can only be cancelled by a supervisor, a manager or logistics."))
+    if order.lines.filter(shipped_quantity__gt=0).exists():
+        raise InvalidTransition(_("Goods of order %(number)s have shipped; it cannot be cancelled.") % {"number": order.number})
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for cancelling the order."), field="reason")
+
+    inventory.release_reservations(order)
+    order.cancellation_reason = reason
+    _record(order, actor, S.CANCELLED, reason=reason)
+    return order
