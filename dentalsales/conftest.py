@@ -1,0 +1,79 @@
+"""Fixtures shared by every app's tests: one persona per role and a ready-made order."""
+
+import pytest
+from django.utils import translation
+
+from dentalsales.accounts.roles import Role
+from dentalsales.testing import factories as f
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Assert on English messages; the Chinese catalogue has its own tests."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def team(db):
+    return f.TeamFactory()
+
+
+@pytest.fixture
+def supervisor(team):
+    user = f.UserFactory(username="supervisor", roles=[Role.SUPERVISOR], team=team)
+    team.supervisor = user
+    team.save()
+    return user
+
+
+@pytest.fixture
+def rep(team, supervisor):
+    return f.UserFactory(username="rep", roles=[Role.REPRESENTATIVE], team=team)
+
+
+@pytest.fixture
+def rep2(db):
+    """A representative in another team, whose supervisor is not ``supervisor``."""
+    return f.UserFactory(username="rep2", roles=[Role.REPRESENTATIVE], team=f.TeamFactory())
+
+
+@pytest.fixture
+def manager(db):
+    return f.UserFactory(username="manager", roles=[Role.MANAGER])
+
+
+@pytest.fixture
+def logistics(db):
+    return f.UserFactory(username="logistics", roles=[Role.LOGISTICS])
+
+
+@pytest.fixture
+def finance(db):
+    return f.UserFactory(username="finance", roles=[Role.FINANCE])
+
+
+@pytest.fixture
+def quality(db):
+    return f.UserFactory(username="quality", roles=[Role.QUALITY_OFFICER])
+
+
+@pytest.fixture
+def warehouse(db):
+    return f.WarehouseFactory()
+
+
+@pytest.fixture
+def customer(rep):
+    return f.CustomerFactory(owner=rep)
+
+
+@pytest.fixture
+def product(db):
+    return f.ProductFactory()
+
+
+@pytest.fixture
+def stocked_product(product, warehouse, logistics):
+    f.receive(product, warehouse, quantity=100, actor=logistics)
+    return product

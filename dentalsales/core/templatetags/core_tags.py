@@ -1,0 +1,42 @@
+from django import template
+from django.utils.html import format_html
+
+from dentalsales.core.money import format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(value):
+    """Format an amount with thousands separators and two decimals."""
+    return format_money(value)
+
+
+@register.simple_tag(takes_context=True)
+def query_replace(context, **changes):
+    """Return the current query string with ``changes`` applied, for paging and sorting links."""
+    query = context["request"].GET.copy()
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
+
+
+STATUS_COLOURS = {
+    "draft": "secondary",
+    "submitted": "info",
+    "approved": "primary",
+    "rejected": "danger",
+    "released": "warning",
+    "partially_shipped": "warning",
+    "shipped": "success",
+    "completed": "success",
+    "cancelled": "dark",
+    "available": "success",
+    "quarantined": "warning",
+    "recalled": "danger",
+}
+
+
+@register.simple_tag
+def status_badge(value, label):
+    return format_html('<span class="badge status-badge text-bg-{}" data-status="{}">{}</span>', STATUS_COLOURS.get(value, "secondary"), value, label)
