@@ -77,3 +77,17 @@ def product(db):
 def stocked_product(product, warehouse, logistics):
     f.receive(product, warehouse, quantity=100, actor=logistics)
     return product
+
+
+@pytest.fixture
+def api():
+    """Return a function that gives an APIClient authenticated as the given user (session-less, forced)."""
+    from rest_framework.test import APIClient
+
+    def client_for(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for

@@ -44,6 +44,11 @@ TRANSITIONS = {
 CANCEL_AFTER_APPROVAL_ROLES = REVIEW_ROLES | WAREHOUSE_ROLES
 HEADER_FIELDS = ("channel", "requested_delivery_date", "delivery_address", "customer_reference", "note")
 MAX_LINES = 200
+# Bounds that keep amounts inside the DecimalField(14, 2) columns; no dental
+# order comes near them.
+MAX_QUANTITY = 100_000
+MAX_UNIT_PRICE = Decimal("1000000")
+MAX_ORDER_TOTAL = Decimal("10000000000")
 
 
 def allowed_actions(order, user):
@@ -107,6 +112,19 @@ ACTION_PAST = {
 }
 
 
+def _is_id(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _as_whole_number(value):
+    """Return ``value`` as an int when it is one (or a string of digits); otherwise return it unchanged."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
 def _parse_lines(lines):
     """Validate line dicts (product, quantity, optional unit_price) and return ``SalesOrderLine`` objects, unsaved."""
     if not lines:
@@ -115,25 +133,28 @@ def _parse_lines(lines):
         raise InvalidInput(_("An order may have at most %(max)s lines.") % {"max": MAX_LINES}, field="lines")
     product_ids = []
     for data in lines:
+        if not isinstance(data, dict):
+            raise InvalidInput(_("Each order line needs a product and a quantity."), field="lines")
         product = data.get("product")
-        product_ids.append(product.pk if isinstance(product, Product) else product)
-    products = Product.objects.in_bulk([pid for pid in product_ids if isinstance(pid, int)])
+        product_ids.append(product.pk if isinstance(product, Product) else _as_whole_number(product))
+    products = Product.objects.in_bulk([pid for pid in product_ids if _is_id(pid)])
 
     result = []
     errors = {}
     for index, (data, product_id) in enumerate(zip(lines, product_ids)):
         prefix = f"lines[{index}]"
-        product = products.get(product_id) if isinstance(product_id, int) else None
+        product = products.get(product_id) if _is_id(product_id) else None
         if product is None:
             errors[f"{prefix}.product"] = [_("Unknown product “%(value)s”.") % {"value": product_id}]
             continue
         if not product.is_active:
             errors[f"{prefix}.product"] = [_("Product “%(value)s” is no longer sold.") % {"value": product}]
             continue
-        quantity = data.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        quantity = _as_whole_number(data.get("quantity"))
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1 or quantity > MAX_QUANTITY:
             errors[f"{prefix}.quantity"] = [
-                _("Quantity must be a whole number of at least 1, not “%(value)s”.") % {"value": quantity}
+                _("Quantity must be a whole number from 1 to %(max)s, not “%(value)s”.")
+                % {"value": data.get("quantity"), "max": MAX_QUANTITY}
             ]
             continue
         unit_price = data.get("unit_price")
@@ -144,8 +165,10 @@ def _parse_lines(lines):
         except InvalidOperation:
             errors[f"{prefix}.unit_price"] = [_("“%(value)s” is not a price.") % {"value": unit_price}]
             continue
-        if not unit_price.is_finite() or unit_price < 0:
-            errors[f"{prefix}.unit_price"] = [_("Price must be zero or more, not “%(value)s”.") % {"value": unit_price}]
+        if not unit_price.is_finite() or unit_price < 0 or unit_price > MAX_UNIT_PRICE:
+            errors[f"{prefix}.unit_price"] = [
+                _("Price must be from 0 to %(max)s, not “%(value)s”.") % {"value": unit_price, "max": MAX_UNIT_PRICE}
+            ]
             continue
         if unit_price.as_tuple().exponent < -4:
             errors[f"{prefix}.unit_price"] = [
@@ -166,6 +189,8 @@ def _parse_lines(lines):
         )
     if errors:
         raise InvalidInput(field_errors=errors)
+    if sum(line.amount for line in result) > MAX_ORDER_TOTAL:
+        raise InvalidInput(_("The order total exceeds %(max)s.") % {"max": MAX_ORDER_TOTAL}, field="lines")
     return result
 
 
@@ -226,8 +251,8 @@ def create_order(*, actor, customer, lines, idempotency_key="", **fields):
 
 
 def _create_order(actor, customer, lines, idempotency_key, fields):
-    customer_id = customer.pk if isinstance(customer, Customer) else customer
-    customer = visible_customers(actor).filter(pk=customer_id).first() if isinstance(customer_id, int) else None
+    customer_id = customer.pk if isinstance(customer, Customer) else _as_whole_number(customer)
+    customer = visible_customers(actor).filter(pk=customer_id).first() if _is_id(customer_id) else None
     if customer is None:
         raise InvalidInput(_("Unknown customer “%(value)s”.") % {"value": customer_id}, field="customer")
     if not customer.is_active:

@@ -1,0 +1,254 @@
+from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.response import Response
+
+from dentalsales.core.api import IDEMPOTENCY_HEADER, created_or_replayed, idempotency_key_from
+from dentalsales.core.api_fields import PassThroughDecimalField, PassThroughIntegerField
+from dentalsales.inventory.api import ShipmentSerializer
+from dentalsales.inventory.models import Allocation
+
+from . import services
+from .models import OrderChannel, SalesOrder, SalesOrderLine
+from .review import review_checks
+from .selectors import visible_orders
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    product = PassThroughIntegerField()
+    quantity = PassThroughIntegerField()
+    unit_price = PassThroughDecimalField(required=False, allow_null=True, help_text="Tax-inclusive; blank for the list price.")
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    specification = serializers.CharField(source="product.specification", read_only=True)
+    unit = serializers.CharField(source="product.unit", read_only=True)
+
+    class Meta:
+        model = SalesOrderLine
+        fields = [
+            "id", "product", "product_name", "specification", "unit", "quantity", "unit_price", "amount", "tax_rate",
+            "tax_amount", "shipped_quantity",
+        ]
+        read_only_fields = ["amount", "tax_rate", "tax_amount", "shipped_quantity"]
+
+    def to_representation(self, line):
+        data = super().to_representation(line)
+        data["product"] = line.product_id
+        data["quantity"] = line.quantity
+        data["unit_price"] = f"{line.unit_price:.4f}"
+        return data
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    lines = OrderLineSerializer(many=True)
+    customer = PassThroughIntegerField()
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    channel = serializers.CharField(help_text="One of: " + ", ".join(OrderChannel.values))
+    allowed_actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SalesOrder
+        fields = [
+            "id", "number", "customer", "customer_name", "owner", "channel", "status", "order_date",
+            "requested_delivery_date", "delivery_address", "customer_reference", "note", "lines", "total_amount",
+            "tax_amount", "rejection_reason", "cancellation_reason", "review_note", "allowed_actions", "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "number", "status", "order_date", "total_amount", "tax_amount", "rejection_reason", "cancellation_reason",
+            "review_note", "created_at", "updated_at",
+        ]
+
+    def get_allowed_actions(self, order) -> list[str]:
+        return services.allowed_actions(order, self.context["request"].user)
+
+    def to_representation(self, order):
+        data = super().to_representation(order)
+        data["customer"] = order.customer_id
+        return data
+
+    def _header(self, validated_data):
+        return {name: validated_data[name] for name in services.HEADER_FIELDS if name in validated_data}
+
+    def create(self, validated_data):
+        raise NotImplementedError("OrderViewSet.create calls the service directly.")
+
+    def update(self, order, validated_data):
+        lines = validated_data.get("lines")
+        return services.update_order(
+            actor=self.context["request"].user, order=order, lines=lines, **self._header(validated_data)
+        )
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ShipLineSerializer(serializers.Serializer):
+    order_line = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+
+
+class ShipRequestSerializer(serializers.Serializer):
+    carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    waybill_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    lines = ShipLineSerializer(many=True, required=False, help_text="Omit to ship everything reserved.")
+
+
+class ReviewCheckSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    passed = serializers.BooleanField()
+    blocking = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class OrderReviewSerializer(serializers.Serializer):
+    checks = ReviewCheckSerializer(many=True)
+
+
+class AllocationSerializer(serializers.Serializer):
+    order_line = serializers.IntegerField()
+    product = serializers.IntegerField()
+    lot_number = serializers.CharField()
+    expiry_date = serializers.DateField()
+    warehouse = serializers.CharField()
+    quantity = serializers.IntegerField()
+    shipped_quantity = serializers.IntegerField()
+    open_quantity = serializers.IntegerField()
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Repeat a request with the same key to get the first order back instead of a second order.",
+)
+
+
+class OrderViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Sales orders visible to the user. State changes are POST sub-paths; a refused one answers 400 or 409."""
+
+    serializer_class = OrderSerializer
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_fields = ["status", "customer", "channel", "owner"]
+    ordering_fields = ["number", "order_date", "total_amount"]
+
+    def get_queryset(self):
+        return (
+            visible_orders(self.request.user)
+            .select_related("customer", "owner")
+            .prefetch_related(Prefetch("lines", queryset=SalesOrderLine.objects.select_related("product").order_by("pk")))
+            .order_by("-order_date", "-number")
+        )
+
+    def _respond(self, order, status_code=status.HTTP_200_OK):
+        order = self.get_queryset().get(pk=order.pk)
+        return Response(self.get_serializer(order).data, status=status_code)
+
+    @extend_schema(parameters=[IDEMPOTENCY_PARAMETER])
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order, created = services.create_order(
+            actor=request.user,
+            customer=data["customer"],
+            lines=[dict(line) for line in data["lines"]],
+            idempotency_key=idempotency_key_from(request),
+            **serializer._header(data),
+        )
+        order = self.get_queryset().get(pk=order.pk)
+        return created_or_replayed(self.get_serializer(order).data, created)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._respond(services.submit_order(actor=request.user, order=self.get_object()))
+
+    @extend_schema(request=ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve after the review checklist; a failed soft check needs ``reason``."""
+        reason = self._reason(request)
+        return self._respond(services.approve_order(actor=request.user, order=self.get_object(), reason=reason))
+
+    @extend_schema(request=ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        reason = self._reason(request)
+        return self._respond(services.reject_order(actor=request.user, order=self.get_object(), reason=reason))
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        """Release to logistics, reserving lots first-expiry-first-out."""
+        return self._respond(services.release_order(actor=request.user, order=self.get_object()))
+
+    @extend_schema(request=ShipRequestSerializer, responses={201: ShipmentSerializer})
+    @action(detail=True, methods=["post"])
+    def ship(self, request, pk=None):
+        serializer = ShipRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        quantities = {line["order_line"]: line["quantity"] for line in data["lines"]} if data.get("lines") else None
+        shipment = services.ship_order(
+            actor=request.user,
+            order=self.get_object(),
+            quantities=quantities,
+            carrier=data["carrier"],
+            waybill_number=data["waybill_number"],
+        )
+        return Response(ShipmentSerializer(shipment, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        return self._respond(services.complete_order(actor=request.user, order=self.get_object()))
+
+    @extend_schema(request=ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        reason = self._reason(request)
+        return self._respond(services.cancel_order(actor=request.user, order=self.get_object(), reason=reason))
+
+    @extend_schema(responses=OrderReviewSerializer)
+    @action(detail=True, methods=["get"])
+    def review(self, request, pk=None):
+        """The review checklist as the system computes it now; ``blocking`` checks stop approval."""
+        return Response({"checks": [check.as_dict() for check in review_checks(self.get_object())]})
+
+    @extend_schema(responses=AllocationSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def allocations(self, request, pk=None):
+        """Lots reserved or shipped for the order, earliest expiry first."""
+        order = self.get_object()
+        rows = (
+            Allocation.objects.filter(order_line__order=order)
+            .select_related("lot", "warehouse", "order_line")
+            .order_by("order_line_id", "lot__expiry_date", "pk")
+        )
+        return Response(
+            [
+                {
+                    "order_line": allocation.order_line_id,
+                    "product": allocation.order_line.product_id,
+                    "lot_number": allocation.lot.lot_number,
+                    "expiry_date": allocation.lot.expiry_date.isoformat(),
+                    "warehouse": allocation.warehouse.code,
+                    "quantity": allocation.quantity - allocation.released_quantity,
+                    "shipped_quantity": allocation.shipped_quantity,
+                    "open_quantity": allocation.open_quantity,
+                }
+                for allocation in rows
+                if allocation.quantity - allocation.released_quantity > 0
+            ]
+        )
+
+    def _reason(self, request):
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["reason"]
