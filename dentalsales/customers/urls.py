@@ -1,4 +1,13 @@
 from django.urls import path
 
+from . import views
+
 app_name = "customers"
-urlpatterns = []
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("new/", views.customer_create, name="create"),
+    path("regions/", views.region_search, name="regions"),
+    path("autocomplete/", views.customer_autocomplete, name="autocomplete"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_update, name="update"),
+]

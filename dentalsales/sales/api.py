@@ -130,7 +130,11 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 
 class OrderViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Sales orders visible to the user. State changes are POST sub-paths; a refused one answers 400 or 409."""
+    """Sales orders visible to the user.
+
+    State changes are POST sub-paths. A refused change returns 400 or 409 with
+    ``detail`` in the user's language, a forbidden one 403.
+    """
 
     serializer_class = OrderSerializer
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -218,7 +222,7 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Re
     @extend_schema(responses=OrderReviewSerializer)
     @action(detail=True, methods=["get"])
     def review(self, request, pk=None):
-        """The review checklist as the system computes it now; ``blocking`` checks stop approval."""
+        """Compute the review checklist now; a failed ``blocking`` check stops approval."""
         return Response({"checks": [check.as_dict() for check in review_checks(self.get_object())]})
 
     @extend_schema(responses=AllocationSerializer(many=True))

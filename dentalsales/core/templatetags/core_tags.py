@@ -40,3 +40,25 @@ STATUS_COLOURS = {
 @register.simple_tag
 def status_badge(value, label):
     return format_html('<span class="badge status-badge text-bg-{}" data-status="{}">{}</span>', STATUS_COLOURS.get(value, "secondary"), value, label)
+
+
+@register.filter
+def price(value):
+    """Format a unit price: two decimals, or up to four when the price has them (``12.3456``)."""
+    if value is None or value == "":
+        return ""
+    from dentalsales.core.money import round_price
+
+    rounded = round_price(value)
+    text = f"{rounded:,.4f}"
+    return text[:-2] if text.endswith("00") else text
+
+
+@register.filter
+def percent(value):
+    """Format a rate such as ``0.13`` as ``13%``."""
+    if value is None or value == "":
+        return ""
+    from dentalsales.core.money import to_decimal
+
+    return f"{(to_decimal(value) * 100).normalize():f}%"

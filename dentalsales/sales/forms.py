@@ -1,0 +1,278 @@
+"""Forms of the order screens.
+
+They only parse input. The services check every business rule (known
+customer and product, quantity of at least 1, at most 4 decimals in a
+price, state and role), and the views place their errors beside the field
+they name.
+"""
+
+import json
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.urls import Resolver404, resolve
+from django.utils.translation import gettext_lazy as _
+
+from dentalsales.catalog.models import Product
+from dentalsales.customers.selectors import visible_customers
+
+from .models import OrderChannel, OrderStatus
+from .services import MAX_LINES
+
+CUSTOMER_AUTOCOMPLETE_PATH = "/customers/autocomplete/"
+PRODUCT_AUTOCOMPLETE_PATH = "/products/autocomplete/"
+
+
+def autocomplete_url(path):
+    """Return ``path`` when an autocomplete endpoint is routed there, else an empty string.
+
+    Without the endpoint the select lists every option itself, so the form
+    still works, only with a longer list.
+    """
+    try:
+        resolve(path)
+    except Resolver404:
+        return ""
+    return path
+
+
+class RecordChoiceField(forms.CharField):
+    """A record picked by id in a searchable select.
+
+    A value that is not a known id is passed on unchanged, so that the
+    service can reject it in a message that names the value.
+    """
+
+    widget = forms.Select
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return int(value) if value.isdecimal() else value
+
+
+def as_id(value):
+    """Return ``value`` as a primary key when it is a string of digits that fits one, else None."""
+    text = str(value if value is not None else "").strip()
+    if text.isdecimal() and int(text) < 2**63:
+        return int(text)
+    return None
+
+
+def _searchable(url):
+    attrs = {"data-tom-select": "", "class": "form-select"}
+    if url:
+        attrs["data-url"] = url
+    return attrs
+
+
+class OrderFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All statuses"))] + OrderStatus.choices
+    )
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=100, widget=forms.TextInput(attrs={"type": "search"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].widget.attrs["class"] = "form-select"
+        self.fields["q"].widget.attrs.update(
+            {"class": "form-control", "placeholder": _("Order number or customer")}
+        )
+
+    def filters(self):
+        """Return the filters for the selector. An invalid value is dropped, so the page still loads."""
+        self.is_valid()
+        return {"status": self.cleaned_data.get("status", ""), "search": self.cleaned_data.get("q", "").strip()}
+
+
+class OrderForm(forms.Form):
+    """The order header. ``customer`` and ``token`` exist only when a new order is entered."""
+
+    customer = RecordChoiceField(label=_("Customer"))
+    channel = forms.ChoiceField(label=_("Order channel"), choices=OrderChannel.choices)
+    requested_delivery_date = forms.DateField(
+        label=_("Requested delivery date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    delivery_address = forms.CharField(
+        label=_("Delivery address"),
+        required=False,
+        max_length=300,
+        help_text=_("Leave blank to deliver to the customer's address."),
+    )
+    customer_reference = forms.CharField(label=_("Customer's purchase order number"), required=False, max_length=60)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # Generated when the form is shown. A second post of the same form
+    # returns the order the first post created instead of a new one.
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
+
+    def __init__(self, *args, user, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if order is not None:
+            del self.fields["customer"]
+            del self.fields["token"]
+        else:
+            if not self.is_bound:
+                self.initial.setdefault("token", uuid.uuid4().hex)
+            self._set_customer_choices(user)
+        for name, field in self.fields.items():
+            if name not in ("customer", "token"):
+                css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+                field.widget.attrs.setdefault("class", css)
+
+    def _set_customer_choices(self, user):
+        url = autocomplete_url(CUSTOMER_AUTOCOMPLETE_PATH)
+        customers = visible_customers(user).filter(is_active=True).order_by("code")
+        if url:
+            # The endpoint supplies options as the user types, so only the
+            # chosen customer must be listed for the form to show it again.
+            selected = as_id(self.data.get(self.add_prefix("customer")) if self.is_bound else self.initial.get("customer"))
+            customers = customers.filter(pk=selected) if selected else customers.none()
+        field = self.fields["customer"]
+        field.widget.choices = [("", "")] + [(customer.pk, str(customer)) for customer in customers]
+        field.widget.attrs.update(_searchable(url))
+        field.widget.attrs["data-placeholder"] = _("Type a name, code or pinyin initials")
+
+    def header_fields(self):
+        """Return the header values the services take as keyword arguments."""
+        names = ("channel", "requested_delivery_date", "delivery_address", "customer_reference", "note")
+        return {name: self.cleaned_data[name] for name in names}
+
+
+class ProductSelect(forms.Select):
+    """A select whose options carry the product's unit and list price for the line's hints."""
+
+    option_data = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        data = self.option_data.get(str(value))
+        if data:
+            # Tom Select reads extra option fields from data-data.
+            option["attrs"]["data-data"] = json.dumps(data)
+        return option
+
+
+class OrderLineForm(forms.Form):
+    product = RecordChoiceField(label=_("Product"), widget=ProductSelect)
+    quantity = forms.IntegerField(label=_("Quantity"), widget=forms.NumberInput(attrs={"min": 1, "step": 1}))
+    unit_price = forms.DecimalField(
+        label=_("Unit price (tax incl.)"),
+        required=False,
+        help_text=_("Leave blank for the list price."),
+        widget=forms.NumberInput(attrs={"min": 0, "step": "any"}),
+    )
+
+    def __init__(self, *args, product_choices=(), product_data=None, product_url="", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.product_data = product_data or {}
+        product = self.fields["product"]
+        product.widget.choices = [("", "")] + list(product_choices)
+        product.widget.option_data = self.product_data
+        product.widget.attrs.update(_searchable(product_url))
+        product.widget.attrs["data-placeholder"] = _("Type a name, SKU or pinyin initials")
+        self.fields["quantity"].widget.attrs["class"] = "form-control text-end"
+        self.fields["unit_price"].widget.attrs["class"] = "form-control text-end"
+        self.fields["unit_price"].widget.attrs["placeholder"] = _("List price")
+        data = self.product_data.get(str(self["product"].value() or ""))
+        if data:
+            self.fields["unit_price"].widget.attrs["placeholder"] = data["list_price"]
+
+    @property
+    def unit(self):
+        return self.product_data.get(str(self["product"].value() or ""), {}).get("unit", "")
+
+
+class BaseOrderLineFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields["DELETE"].label = _("Remove")
+        form.fields["DELETE"].widget.attrs["class"] = "form-check-input"
+
+    def filled_forms(self):
+        """Return the line forms that hold a line: not blank and not marked for removal."""
+        return [
+            form
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("product") not in (None, "")
+        ]
+
+    def lines(self):
+        """Return the line dicts for the services, in the order of ``filled_forms()``."""
+        return [
+            {
+                "product": form.cleaned_data["product"],
+                "quantity": form.cleaned_data["quantity"],
+                "unit_price": form.cleaned_data.get("unit_price"),
+            }
+            for form in self.filled_forms()
+        ]
+
+
+def _product_label(product):
+    parts = [product.sku, product.name, product.specification]
+    return " ".join(part for part in parts if part)
+
+
+def line_formset(data=None, *, initial=None, extra=0):
+    """Build the lines formset with its product options fetched in one query."""
+    url = autocomplete_url(PRODUCT_AUTOCOMPLETE_PATH)
+    products = Product.objects.filter(is_active=True).order_by("sku")
+    if url:
+        products = products.filter(pk__in=_chosen_product_ids(data, initial))
+    products = list(products.only("pk", "sku", "name", "specification", "unit", "list_price"))
+    choices = [(product.pk, _product_label(product)) for product in products]
+    product_data = {str(product.pk): {"unit": product.unit, "list_price": str(product.list_price)} for product in products}
+    formset_class = forms.formset_factory(
+        OrderLineForm, formset=BaseOrderLineFormSet, extra=extra, can_delete=True, max_num=MAX_LINES
+    )
+    return formset_class(
+        data, initial=initial, prefix="lines", form_kwargs={"product_choices": choices, "product_data": product_data, "product_url": url}
+    )
+
+
+def _chosen_product_ids(data, initial):
+    if data is not None:
+        values = [value for key, value in data.items() if key.startswith("lines-") and key.endswith("-product")]
+    else:
+        values = [row.get("product") for row in initial or []]
+    return [as_id(value) for value in values if as_id(value)]
+
+
+def initial_lines(order):
+    return [
+        {"product": line.product_id, "quantity": line.quantity, "unit_price": _plain_price(line.unit_price)}
+        for line in order.lines.all()
+    ]
+
+
+def _plain_price(price):
+    """Show 130.0000 as 130.00, keep 12.3456 as it is."""
+    cents = price.quantize(Decimal("0.01"))
+    return cents if cents == price else price.normalize()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}))
+
+    def __init__(self, *args, required=False, label=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["reason"].label = label
+        if required:
+            # A hint for the browser only, because the service rejects a blank reason itself.
+            self.fields["reason"].widget.attrs["required"] = True
+
+    def reason_text(self):
+        return self.cleaned_data.get("reason", "") if self.is_valid() else ""
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(label=_("Carrier"), required=False, max_length=100)
+    waybill_number = forms.CharField(label=_("Waybill number"), required=False, max_length=60)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control form-control-sm"

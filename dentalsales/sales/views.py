@@ -1,0 +1,357 @@
+"""Web screens of the order flow: list, entry, detail, review and one POST view per transition."""
+
+import logging
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES
+from dentalsales.accounts.views import role_required
+from dentalsales.core.errors import DomainError
+from dentalsales.core.money import format_money, round_money
+from dentalsales.core.spreadsheets import xlsx_response
+from dentalsales.core.views import add_domain_error, paginate, report_domain_error
+from dentalsales.inventory.models import Allocation
+
+from . import selectors, services
+from .forms import OrderFilterForm, OrderForm, ReasonForm, ShipForm, as_id, initial_lines, line_formset
+from .models import SalesOrderLine
+from .review import review_checks
+
+logger = logging.getLogger(__name__)
+
+LINE_ERROR_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
+
+
+def _visible_order(request, pk):
+    """Return the order if the user may see it, else raise Http404 (also for another representative's order)."""
+    return get_object_or_404(selectors.visible_orders(request.user).select_related("customer", "owner"), pk=pk)
+
+
+def price_text(price):
+    """Show a unit price with two decimals, or with the four it was entered with when it has them."""
+    if price == round_money(price):
+        return format_money(price)
+    return f"{price.normalize():,f}"
+
+
+# -- lists ------------------------------------------------------------------
+
+
+@login_required
+def order_list(request):
+    filter_form = OrderFilterForm(request.GET)
+    orders = selectors.order_list(request.user, **filter_form.filters())
+    if request.GET.get("export") == "xlsx":
+        return _export_orders(request, orders)
+    context = {
+        "filter_form": filter_form,
+        "page_obj": paginate(request, orders),
+        "can_create": request.user.has_role(*SALES_ROLES),
+    }
+    # A filter change from the page swaps only the results.
+    template = "sales/_order_results.html" if request.htmx else "sales/order_list.html"
+    return render(request, template, context)
+
+
+def _export_orders(request, orders):
+    headers = [
+        _("Order number"),
+        _("Order date"),
+        _("Customer code"),
+        _("Customer"),
+        _("Sales representative"),
+        _("Order channel"),
+        _("Status"),
+        _("Lines"),
+        _("Total amount"),
+        _("Tax amount"),
+    ]
+    rows = [
+        [
+            order.number,
+            order.order_date,
+            order.customer.code,
+            order.customer.name,
+            order.owner.display_name,
+            order.get_channel_display(),
+            order.get_status_display(),
+            order.line_count,
+            order.total_amount,
+            order.tax_amount,
+        ]
+        for order in orders
+    ]
+    # Customer data leaving the system is logged (who and how much, not what).
+    logger.info("Order list exported by user %s: %s rows", request.user.pk, len(rows))
+    return xlsx_response("sales-orders", _("Sales orders"), headers, rows)
+
+
+@login_required
+def review_queue(request):
+    orders = selectors.review_queue(request.user)
+    return render(request, "sales/review_queue.html", {"page_obj": paginate(request, orders)})
+
+
+# -- entry and editing --------------------------------------------------------
+
+
+def _show_order_errors(form, line_forms, error):
+    """Put a service error beside the field it names: ``lines[2].quantity`` goes to the third filled line."""
+    field_errors = getattr(error, "field_errors", None) or {}
+    if not field_errors:
+        add_domain_error(form, error)
+        return
+    for key, texts in field_errors.items():
+        match = LINE_ERROR_KEY.match(key)
+        if match and int(match[1]) < len(line_forms):
+            target_form = line_forms[int(match[1])]
+            name = match[2] if match[2] in target_form.fields else None
+        else:
+            target_form = form
+            name = key if key in form.fields else None
+        for text in texts:
+            target_form.add_error(name, text)
+
+
+@role_required(*SALES_ROLES)
+def order_create(request):
+    if request.method == "POST":
+        form = OrderForm(request.POST, user=request.user)
+        formset = line_formset(request.POST)
+        if form.is_valid() and formset.is_valid():
+            try:
+                order, created = services.create_order(
+                    actor=request.user,
+                    customer=form.cleaned_data["customer"],
+                    lines=formset.lines(),
+                    idempotency_key=form.cleaned_data["token"],
+                    **form.header_fields(),
+                )
+            except DomainError as error:
+                logger.warning("Order entry failed for user %s: %s", request.user.pk, error.code)
+                _show_order_errors(form, formset.filled_forms(), error)
+            else:
+                if created:
+                    messages.success(request, _("Order %(number)s was saved as a draft.") % {"number": order.number})
+                else:
+                    messages.info(request, _("This form was already sent; order %(number)s was created then.") % {"number": order.number})
+                return redirect("sales:order_detail", pk=order.pk)
+    else:
+        # A link from a customer's page may preselect the customer.
+        form = OrderForm(initial={"customer": as_id(request.GET.get("customer"))}, user=request.user)
+        formset = line_formset(extra=3)
+    return render(request, "sales/order_form.html", {"form": form, "formset": formset, "order": None})
+
+
+@role_required(*SALES_ROLES)
+def order_edit(request, pk):
+    order = _visible_order(request, pk)
+    # Editing and submitting share their precondition (a draft or rejected
+    # order and a sales role), so the submit button decides both.
+    if "submit" not in services.allowed_actions(order, request.user):
+        messages.error(
+            request,
+            _("Order %(number)s is %(status)s; only draft or rejected orders can be changed.")
+            % {"number": order.number, "status": order.get_status_display()},
+        )
+        return redirect("sales:order_detail", pk=order.pk)
+    if request.method == "POST":
+        form = OrderForm(request.POST, user=request.user, order=order)
+        formset = line_formset(request.POST)
+        if form.is_valid() and formset.is_valid():
+            try:
+                services.update_order(actor=request.user, order=order, lines=formset.lines(), **form.header_fields())
+            except DomainError as error:
+                logger.warning("Order %s: edit failed for user %s: %s", order.pk, request.user.pk, error.code)
+                _show_order_errors(form, formset.filled_forms(), error)
+            else:
+                messages.success(request, _("Order %(number)s was saved.") % {"number": order.number})
+                return redirect("sales:order_detail", pk=order.pk)
+    else:
+        form = OrderForm(
+            initial={
+                "channel": order.channel,
+                "requested_delivery_date": order.requested_delivery_date,
+                "delivery_address": order.delivery_address,
+                "customer_reference": order.customer_reference,
+                "note": order.note,
+            },
+            user=request.user,
+            order=order,
+        )
+        formset = line_formset(initial=initial_lines(order))
+    return render(request, "sales/order_form.html", {"form": form, "formset": formset, "order": order})
+
+
+# -- detail and review --------------------------------------------------------
+
+
+@login_required
+def order_detail(request, pk):
+    order = _visible_order(request, pk)
+    lines = list(
+        SalesOrderLine.objects.filter(order=order)
+        .select_related("product")
+        .prefetch_related(
+            Prefetch("allocations", queryset=Allocation.objects.select_related("lot", "warehouse").order_by("lot__expiry_date", "pk"))
+        )
+    )
+    for line in lines:
+        line.unit_price_text = price_text(line.unit_price)
+    actions = services.allowed_actions(order, request.user)
+    context = {
+        "order": order,
+        "lines": lines,
+        "has_allocations": any(line.allocations.all() for line in lines),
+        "status_changes": order.status_changes.select_related("actor"),
+        "shipments": order.shipments.order_by("shipped_on", "pk"),
+        "actions": actions,
+        "can_edit": "submit" in actions,
+        "can_review": "approve" in actions or "reject" in actions,
+        "ship_form": ShipForm(),
+        "cancel_form": ReasonForm(prefix="cancel", required=True),
+    }
+    return render(request, "sales/order_detail.html", context)
+
+
+CHECK_LABELS = {
+    "qualifications": gettext_lazy("Customer qualifications"),
+    "registrations": gettext_lazy("Product registrations"),
+    "credit": gettext_lazy("Credit"),
+    "price": gettext_lazy("Prices and discount authority"),
+    "stock": gettext_lazy("Stock and shelf life"),
+    "duplicate": gettext_lazy("Possible duplicate"),
+}
+
+
+def _render_review(request, order, *, approve_form=None, reject_form=None):
+    context = {
+        "order": order,
+        "lines": order.lines.select_related("product"),
+        "checks": [(CHECK_LABELS.get(check.code, check.code), check) for check in review_checks(order)],
+        "actions": services.allowed_actions(order, request.user),
+        "approve_form": approve_form or _approve_form(),
+        "reject_form": reject_form or _reject_form(),
+    }
+    return render(request, "sales/order_review.html", context)
+
+
+def _approve_form(data=None):
+    return ReasonForm(data, prefix="approve", label=gettext_lazy("Reason for approving"))
+
+
+def _reject_form(data=None):
+    return ReasonForm(data, prefix="reject", required=True, label=gettext_lazy("Reason for rejecting"))
+
+
+REVIEW_FORMS = {"approve": _approve_form, "reject": _reject_form}
+
+
+@role_required(*REVIEW_ROLES)
+def order_review(request, pk):
+    return _render_review(request, _visible_order(request, pk))
+
+
+# -- transitions --------------------------------------------------------------
+
+
+def _transition(request, pk, action, **kwargs):
+    """Run the service of ``action`` on the order; report the outcome as a message and go back to the order."""
+    order = _visible_order(request, pk)
+    try:
+        result = TRANSITION_SERVICES[action](actor=request.user, order=order, **kwargs)
+    except DomainError as error:
+        report_domain_error(request, error)
+        logger.warning("Order %s: %s failed for user %s: %s", order.pk, action, request.user.pk, error.code)
+    else:
+        messages.success(request, TRANSITION_MESSAGES[action] % {"number": order.number, "shipment": getattr(result, "number", "")})
+    return redirect("sales:order_detail", pk=order.pk)
+
+
+TRANSITION_SERVICES = {
+    "submit": services.submit_order,
+    "release": services.release_order,
+    "ship": services.ship_order,
+    "complete": services.complete_order,
+    "cancel": services.cancel_order,
+}
+
+TRANSITION_MESSAGES = {
+    "submit": gettext_lazy("Order %(number)s was submitted for review."),
+    "release": gettext_lazy("Order %(number)s was released to logistics; its stock is reserved."),
+    "ship": gettext_lazy("Shipment %(shipment)s was created for order %(number)s."),
+    "complete": gettext_lazy("Order %(number)s was completed."),
+    "cancel": gettext_lazy("Order %(number)s was cancelled."),
+}
+
+
+@login_required
+@require_POST
+def order_submit(request, pk):
+    return _transition(request, pk, "submit")
+
+
+@login_required
+@require_POST
+def order_release(request, pk):
+    return _transition(request, pk, "release")
+
+
+@login_required
+@require_POST
+def order_ship(request, pk):
+    form = ShipForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return redirect("sales:order_detail", pk=pk)
+    return _transition(request, pk, "ship", **form.cleaned_data)
+
+
+@login_required
+@require_POST
+def order_complete(request, pk):
+    return _transition(request, pk, "complete")
+
+
+@login_required
+@require_POST
+def order_cancel(request, pk):
+    form = ReasonForm(request.POST, prefix="cancel")
+    return _transition(request, pk, "cancel", reason=form.reason_text())
+
+
+def _review_decision(request, pk, service, form_prefix, success_message):
+    order = _visible_order(request, pk)
+    form = REVIEW_FORMS[form_prefix](request.POST)
+    try:
+        service(actor=request.user, order=order, reason=form.reason_text())
+    except DomainError as error:
+        logger.warning("Order %s: %s failed for user %s: %s", order.pk, form_prefix, request.user.pk, error.code)
+        if not request.user.has_role(*REVIEW_ROLES):
+            report_domain_error(request, error)
+            return redirect("sales:order_detail", pk=order.pk)
+        add_domain_error(form, error)
+        return _render_review(request, order, **{f"{form_prefix}_form": form})
+    messages.success(request, success_message % {"number": order.number})
+    return redirect("sales:order_detail", pk=order.pk)
+
+
+@login_required
+@require_POST
+def order_approve(request, pk):
+    return _review_decision(request, pk, services.approve_order, "approve", _("Order %(number)s was approved."))
+
+
+@login_required
+@require_POST
+def order_reject(request, pk):
+    return _review_decision(
+        request, pk, services.reject_order, "reject", _("Order %(number)s was rejected and sent back to its representative.")
+    )
