@@ -15,6 +15,16 @@ def _english_messages():
 
 
 @pytest.fixture
+def regions(db):
+    """Make sure the administrative divisions exist; a transactional test's flush deletes them."""
+    from dentalsales.core.models import Region
+    from dentalsales.core.regions import load_regions
+
+    if not Region.objects.filter(code="510104").exists():
+        load_regions(Region)
+
+
+@pytest.fixture
 def team(db):
     return f.TeamFactory()
 

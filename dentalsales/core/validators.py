@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 # (no I, O, S, V, Z); character 18 is a check character over the first 17.
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
 def normalize_uscc(value):
@@ -52,17 +52,17 @@ def validate_uscc_shape(value):
 # year (4), the device class (1), the category (2) and a serial (4).
 PROVINCE_ABBREVIATIONS = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵黔云滇藏陕秦甘陇青宁新"
 REGISTRATION_PATTERN = re.compile(
-    rf"^(?P<authority>国|[{PROVINCE_ABBREVIATIONS}])械注(?P<origin>[准进许])(?P<year>\d{{4}})(?P<device_class>[123])(?P<category>\d{{2}})(?P<serial>\d{{4}})$"
+    rf"^(?P<authority>国|[{PROVINCE_ABBREVIATIONS}])械注(?P<origin>[准进许])(?P<year>[0-9]{{4}})(?P<device_class>[123])(?P<category>[0-9]{{2}})(?P<serial>[0-9]{{4}})$"
 )
 # Class I record (备案凭证): 京械备20150012号, or with a city abbreviation
 # (京朝械备20150012号), or 国械备 for imports.
 RECORD_PATTERN = re.compile(
-    rf"^(?P<authority>国|[{PROVINCE_ABBREVIATIONS}][\u4e00-\u9fa5]{{0,3}})械备(?P<year>\d{{4}})(?P<serial>\d{{4,5}})号$"
+    rf"^(?P<authority>国|[{PROVINCE_ABBREVIATIONS}][\u4e00-\u9fa5]{{0,3}})械备(?P<year>[0-9]{{4}})(?P<serial>[0-9]{{4,5}})号$"
 )
 # Certificates issued before the 2014 regulation and still seen on old stock:
 # 国食药监械(准)字2012第3630001号, 粤食药监械(准)字2012第2630001号.
 LEGACY_PATTERN = re.compile(
-    rf"^(?P<authority>国|[{PROVINCE_ABBREVIATIONS}])食?药监械[(（](?P<origin>[准进许])[)）]字(?P<year>\d{{4}})第(?P<device_class>[123])(?P<serial>\d{{6}})号$"
+    rf"^(?P<authority>国|[{PROVINCE_ABBREVIATIONS}])食?药监械[(（](?P<origin>[准进许])[)）]字(?P<year>[0-9]{{4}})第(?P<device_class>[123])(?P<serial>[0-9]{{6}})号$"
 )
 
 
@@ -72,8 +72,23 @@ def parse_registration_number(value):
     for kind, pattern in (("registration", REGISTRATION_PATTERN), ("record", RECORD_PATTERN), ("legacy", LEGACY_PATTERN)):
         match = pattern.match(text)
         if match:
-            return kind, match.groupdict()
+            parts = match.groupdict()
+            if kind == "registration" and not _registration_authority_fits(parts):
+                return None
+            return kind, parts
     return None
+
+
+def _registration_authority_fits(parts):
+    """Tell whether the issuing authority may issue this certificate.
+
+    The NMPA (国) registers domestic class III devices, imports (进) and
+    products from Hong Kong, Macao and Taiwan (许); a province registers only
+    domestic (准) class II devices.
+    """
+    if parts["authority"] == "国":
+        return parts["origin"] != "准" or parts["device_class"] == "3"
+    return parts["origin"] == "准" and parts["device_class"] == "2"
 
 
 def validate_registration_number(value):
@@ -89,4 +104,4 @@ def validate_registration_number(value):
         )
 
 
-MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+MOBILE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")

@@ -57,7 +57,7 @@ class ReceiptSerializer(serializers.ModelSerializer):
 
         validated_data["lot_number"] = validated_data.pop("lot")["lot_number"]
         quantity = validated_data.pop("quantity")
-        if isinstance(quantity, str) and quantity.strip().isdigit():
+        if isinstance(quantity, str) and quantity.strip().isdecimal() and quantity.strip().isascii():
             quantity = int(quantity)
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise InvalidInput(

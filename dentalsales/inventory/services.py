@@ -222,7 +222,7 @@ def ship_allocations(*, order, actor, quantities=None, carrier="", waybill_numbe
         if line_id not in lines:
             raise InvalidInput(_("Order line %(value)s is not part of order %(order)s.") % {"value": line_id, "order": order.number}, field="lines")
         reserved = sum(a.open_quantity for a in open_by_line[line_id])
-        if int(quantity) < 0 or int(quantity) > reserved:
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0 or quantity > reserved:
             raise InvalidInput(
                 _("Cannot ship %(value)s of “%(product)s”: %(reserved)s reserved.")
                 % {"value": quantity, "product": lines[line_id].product, "reserved": reserved},

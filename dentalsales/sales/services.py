@@ -120,7 +120,7 @@ def _as_whole_number(value):
     """Return ``value`` as an int when it is one (or a string of digits); otherwise return it unchanged."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
         return int(value.strip())
     return value
 

@@ -42,7 +42,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         for role in extracted or []:
-            self.groups.add(Group.objects.get(name=role))
+            # get_or_create: a transactional test's flush deletes the groups
+            # that the data migration made.
+            self.groups.add(Group.objects.get_or_create(name=role)[0])
         self.save()
 
 

@@ -8,7 +8,7 @@ from dentalsales.core.timeutils import local_today
 from dentalsales.customers.models import Customer
 from dentalsales.testing import factories as f
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("regions")]
 
 CONTRACT_FIELDS = {
     "id", "code", "name", "customer_type", "category", "grade", "owner", "region", "credit_limit",
