@@ -8,10 +8,31 @@ from dentalsales.testing import factories as f
 
 
 @pytest.fixture(autouse=True)
-def _english_messages():
-    """Assert on English messages; the Chinese catalogue has its own tests."""
+def _english_messages(settings):
+    """Make English the default language of tests, so they assert on the msgids.
+
+    Pages and API answers follow the request's Accept-Language, so a test of
+    the Chinese UI sends ``Accept-Language: zh-hans`` (a browser context
+    with locale zh-CN does) or sets ``settings.LANGUAGE_CODE`` back.
+    """
+    settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Hash test passwords with MD5, since PBKDF2 costs about a second per user; PBKDF2 hashes still verify."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+
+@pytest.fixture
+def chinese_default(settings):
+    """Restore the product's default language for a test of what a user without a language choice sees."""
+    settings.LANGUAGE_CODE = "zh-hans"
 
 
 @pytest.fixture

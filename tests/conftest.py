@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
+    "--lang=zh-CN",
     "--disable-quic",
     "--no-first-run",
     "--disable-component-update",

@@ -3,7 +3,7 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .roles import CATALOG_ROLES, REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES, Role
+from .roles import REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES, Role
 
 # (url name, label, icon, roles that see it; None means every signed-in user)
 NAVIGATION = [

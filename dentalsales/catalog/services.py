@@ -56,7 +56,7 @@ def _check_registration(product):
             % {"device_class": product.device_class, "value": product.registration_number},
             field="registration_number",
         )
-    if kind == "registration" and parts["device_class"] != {"II": "2", "III": "3"}.get(product.device_class):
+    if kind in ("registration", "legacy") and parts["device_class"] != {"II": "2", "III": "3"}.get(product.device_class):
         raise InvalidInput(
             _("Registration number “%(value)s” is for a class %(number_class)s device, but the product is class %(device_class)s.")
             % {

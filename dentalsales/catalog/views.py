@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from dentalsales.accounts.roles import CATALOG_ROLES
 from dentalsales.accounts.views import role_required
 from dentalsales.core.errors import DomainError
+from dentalsales.core.money import format_price
 from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.views import add_domain_error, paginate
 from dentalsales.inventory.selectors import product_stock
@@ -115,7 +116,7 @@ def product_autocomplete(request):
             # Tom Select filters the loaded options again in the browser, so it needs every text the server matched.
             "search": f"{product.search_text} {product.registration_number}",
             "unit": product.unit,
-            "list_price": str(product.list_price),
+            "list_price": format_price(product.list_price, grouping=False),
             "vat_rate": str(product.vat_rate),
         }
         for product in products

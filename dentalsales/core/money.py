@@ -48,3 +48,14 @@ def format_money(value):
     if value is None:
         return ""
     return f"{round_money(value):,.2f}"
+
+
+def format_price(value, grouping=True):
+    """Format a unit price for display: two decimals, or up to four when the price has them (``12.3456``).
+
+    ``grouping=False`` leaves out thousands separators, for form values.
+    """
+    if value is None or value == "":
+        return ""
+    text = f"{round_price(value):,.4f}" if grouping else f"{round_price(value):.4f}"
+    return text[:-2] if text.endswith("00") else text

@@ -52,7 +52,7 @@ def validate_uscc_shape(value):
 # year (4), the device class (1), the category (2) and a serial (4).
 PROVINCE_ABBREVIATIONS = "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川贵黔云滇藏陕秦甘陇青宁新"
 REGISTRATION_PATTERN = re.compile(
-    rf"^(?P<authority>国|[{PROVINCE_ABBREVIATIONS}])械注(?P<origin>[准进许])(?P<year>[0-9]{{4}})(?P<device_class>[123])(?P<category>[0-9]{{2}})(?P<serial>[0-9]{{4}})$"
+    rf"^(?P<authority>国|[{PROVINCE_ABBREVIATIONS}])械注(?P<origin>[准进许])(?P<year>[0-9]{{4}})(?P<device_class>[23])(?P<category>[0-9]{{2}})(?P<serial>[0-9]{{4}})$"
 )
 # Class I record (备案凭证): 京械备20150012号, or with a city abbreviation
 # (京朝械备20150012号), or 国械备 for imports.

@@ -13,6 +13,7 @@ from dentalsales.core.services import next_document_number
 from dentalsales.core.validators import normalize_uscc, uscc_problem
 
 from .models import Customer, Qualification
+from .selectors import visible_customers
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,9 @@ def update_customer(*, actor, customer, qualifications=None, owner=None, **field
     if not actor.has_role(*SALES_ROLES):
         raise NotPermitted(_("Only sales staff can change customers."))
 
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = visible_customers(actor).select_for_update(of=("self",)).filter(pk=customer.pk).first()
+    if customer is None:
+        raise InvalidInput(_("Customer not found."), code="not_found")
     for name, value in fields.items():
         if name in CUSTOMER_FIELDS:
             setattr(customer, name, value)

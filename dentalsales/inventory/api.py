@@ -1,6 +1,4 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.response import Response
+from rest_framework import mixins, serializers, viewsets
 
 from dentalsales.catalog.models import Product
 from dentalsales.core.api_fields import PassThroughIntegerField

@@ -57,7 +57,7 @@ def receive_stock(*, actor, product, warehouse, lot_number, production_date, exp
     lot_number = (lot_number or "").strip()
     if not lot_number:
         raise InvalidInput(_("Enter the lot number."), field="lot_number")
-    if quantity is None or int(quantity) < 1:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise InvalidInput(_("Quantity must be a whole number of at least 1, not “%(value)s”.") % {"value": quantity}, field="quantity")
     if expiry_date < production_date:
         raise InvalidInput(
@@ -98,10 +98,10 @@ def receive_stock(*, actor, product, warehouse, lot_number, production_date, exp
         received_by=actor,
         note=note,
     )
-    balance.on_hand += int(quantity)
+    balance.on_hand += quantity
     balance.save(update_fields=["on_hand"])
     StockLedgerEntry.objects.create(
-        warehouse=warehouse, lot=lot, quantity=int(quantity), reason=LedgerReason.RECEIPT, reference=receipt.number, created_by=actor
+        warehouse=warehouse, lot=lot, quantity=quantity, reason=LedgerReason.RECEIPT, reference=receipt.number, created_by=actor
     )
     logger.info("Receipt %s: lot %s quantity %s into warehouse %s", receipt.number, lot.pk, quantity, warehouse.pk)
     return receipt

@@ -15,6 +15,7 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext_lazy as _
 
 from dentalsales.catalog.models import Product
+from dentalsales.core.money import format_price
 from dentalsales.customers.selectors import visible_customers
 
 from .models import OrderChannel, OrderStatus
@@ -223,7 +224,7 @@ def line_formset(data=None, *, initial=None, extra=0):
         products = products.filter(pk__in=_chosen_product_ids(data, initial))
     products = list(products.only("pk", "sku", "name", "specification", "unit", "list_price"))
     choices = [(product.pk, _product_label(product)) for product in products]
-    product_data = {str(product.pk): {"unit": product.unit, "list_price": str(product.list_price)} for product in products}
+    product_data = {str(product.pk): {"unit": product.unit, "list_price": format_price(product.list_price, grouping=False)} for product in products}
     formset_class = forms.formset_factory(
         OrderLineForm, formset=BaseOrderLineFormSet, extra=extra, can_delete=True, max_num=MAX_LINES
     )

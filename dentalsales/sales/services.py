@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES, Role
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES
 from dentalsales.catalog.models import Product
 from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
 from dentalsales.core.money import line_amount, round_money, tax_included

@@ -50,9 +50,11 @@ def order_list(request):
     orders = selectors.order_list(request.user, **filter_form.filters())
     if request.GET.get("export") == "xlsx":
         return _export_orders(request, orders)
+    page_obj = paginate(request, orders)
+    page_obj.object_list = selectors.attach_line_counts(page_obj.object_list)
     context = {
         "filter_form": filter_form,
-        "page_obj": paginate(request, orders),
+        "page_obj": page_obj,
         "can_create": request.user.has_role(*SALES_ROLES),
     }
     # A filter change from the page swaps only the results.
@@ -86,7 +88,7 @@ def _export_orders(request, orders):
             order.total_amount,
             order.tax_amount,
         ]
-        for order in orders
+        for order in selectors.attach_line_counts(orders)
     ]
     # Customer data leaving the system is logged (who and how much, not what).
     logger.info("Order list exported by user %s: %s rows", request.user.pk, len(rows))
@@ -95,8 +97,9 @@ def _export_orders(request, orders):
 
 @login_required
 def review_queue(request):
-    orders = selectors.review_queue(request.user)
-    return render(request, "sales/review_queue.html", {"page_obj": paginate(request, orders)})
+    page_obj = paginate(request, selectors.review_queue(request.user))
+    page_obj.object_list = selectors.attach_line_counts(page_obj.object_list)
+    return render(request, "sales/review_queue.html", {"page_obj": page_obj})
 
 
 # -- entry and editing --------------------------------------------------------

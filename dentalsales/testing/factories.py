@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 
 from dentalsales.accounts.models import Team, User
 from dentalsales.catalog.models import Category, Product
+from dentalsales.core.pinyin import build_search_text
 from dentalsales.core.timeutils import local_today
 from dentalsales.core.validators import USCC_CHARSET, uscc_check_character
 from dentalsales.customers.models import Customer, Qualification, QualificationKind
@@ -64,7 +65,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     payment_terms_days = 30
     min_shelf_life_days = 90
     uscc = factory.Sequence(valid_uscc)
-    search_text = factory.LazyAttribute(lambda o: f"{o.code.lower()} {o.name} beijingkouqiangzhensuo bjkqzs")
+    search_text = factory.LazyAttribute(lambda o: build_search_text(o.code, o.name, o.uscc))
 
     @factory.post_generation
     def qualifications(self, create, extracted, **kwargs):
@@ -103,6 +104,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     vat_rate = Decimal("0.13")
     list_price = Decimal("130.00")
     standard_cost = Decimal("80.00")
+    search_text = factory.LazyAttribute(lambda o: build_search_text(o.sku, o.name, o.brand, o.manufacturer, o.specification))
 
 
 class WarehouseFactory(factory.django.DjangoModelFactory):

@@ -3,7 +3,8 @@
 function initTomSelect(root) {
   root.querySelectorAll("select[data-tom-select]").forEach(function (el) {
     if (el.tomselect) return;
-    var options = { maxOptions: 50, allowEmptyOption: true };
+    // The blank option stays unselectable so that the placeholder shows.
+    var options = { maxOptions: 50, allowEmptyOption: false };
     if (el.dataset.url) {
       options.valueField = "id";
       options.labelField = "text";

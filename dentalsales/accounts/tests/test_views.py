@@ -18,7 +18,7 @@ def client_for(user=None):
     return client
 
 
-def test_login_page_is_in_chinese_by_default(db):
+def test_login_page_is_in_chinese_by_default(db, chinese_default):
     html = Client().get(LOGIN_URL).content.decode()
 
     assert '<html lang="zh-hans">' in html

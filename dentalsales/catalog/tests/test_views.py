@@ -192,7 +192,7 @@ def test_autocomplete_returns_what_an_order_line_needs(rep):
             "text": "A-1 光固化复合树脂 4g/支",
             "search": f"{product.search_text} {product.registration_number}",
             "unit": "支",
-            "list_price": "130.0000",
+            "list_price": "130.00",
             "vat_rate": "0.13",
         }
     ]

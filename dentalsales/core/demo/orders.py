@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dentalsales.core.money import round_money
-from dentalsales.customers.compliance import MEDICAL_INSTITUTION_TYPES, qualification_problems
+from dentalsales.customers.compliance import (
+    MEDICAL_INSTITUTION_TYPES,
+    qualification_problems,
+)
 from dentalsales.customers.models import CustomerType
 from dentalsales.inventory.selectors import eligible_available_by_product
 from dentalsales.sales import services as sales

@@ -1,7 +1,7 @@
 from django import template
 from django.utils.html import format_html
 
-from dentalsales.core.money import format_money
+from dentalsales.core.money import format_money, format_price
 
 register = template.Library()
 
@@ -44,14 +44,8 @@ def status_badge(value, label):
 
 @register.filter
 def price(value):
-    """Format a unit price: two decimals, or up to four when the price has them (``12.3456``)."""
-    if value is None or value == "":
-        return ""
-    from dentalsales.core.money import round_price
-
-    rounded = round_price(value)
-    text = f"{rounded:,.4f}"
-    return text[:-2] if text.endswith("00") else text
+    """Format a unit price: two decimals, or up to four when the price has them."""
+    return format_price(value)
 
 
 @register.filter

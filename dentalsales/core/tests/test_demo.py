@@ -16,8 +16,20 @@ from dentalsales.core.timeutils import local_today
 from dentalsales.core.validators import parse_registration_number, uscc_problem
 from dentalsales.customers.compliance import qualification_problems
 from dentalsales.customers.models import Customer, Qualification
-from dentalsales.inventory.models import Allocation, GoodsReceipt, Lot, Shipment, StockBalance, StockLedgerEntry
-from dentalsales.sales.models import OrderStatus, OrderStatusChange, SalesOrder, SalesOrderLine
+from dentalsales.inventory.models import (
+    Allocation,
+    GoodsReceipt,
+    Lot,
+    Shipment,
+    StockBalance,
+    StockLedgerEntry,
+)
+from dentalsales.sales.models import (
+    OrderStatus,
+    OrderStatusChange,
+    SalesOrder,
+    SalesOrderLine,
+)
 from dentalsales.sales.review import review_checks
 
 DEMO_USERNAMES = {"admin", "manager", "supervisor", "rep", "rep2", "logistics", "finance", "quality"}

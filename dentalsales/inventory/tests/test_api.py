@@ -3,7 +3,6 @@
 import pytest
 
 from dentalsales.inventory.models import GoodsReceipt, Lot, StockLedgerEntry
-from dentalsales.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -282,7 +282,7 @@ def test_delivery_note_has_the_fields_gsp_requires(rep, supervisor, logistics, w
         assert text in html
 
 
-def test_delivery_note_is_titled_in_chinese_by_default(rep, shipments):
+def test_delivery_note_is_titled_in_chinese_by_default(rep, shipments, chinese_default):
     own, _ = shipments
     client = Client()
     client.force_login(rep)

@@ -1,7 +1,6 @@
 """The order API: the contract shapes, the whole flow, refusals and visibility."""
 
 import datetime
-from decimal import Decimal
 
 import pytest
 

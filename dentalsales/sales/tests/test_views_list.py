@@ -12,7 +12,7 @@ from dentalsales.testing import factories as f
 pytestmark = pytest.mark.django_db
 
 # Session, user, the user's groups, the row count and the page.
-ORDER_LIST_MAX_QUERIES = 5
+ORDER_LIST_MAX_QUERIES = 6
 
 
 def make_orders(rep, count):

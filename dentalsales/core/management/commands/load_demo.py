@@ -4,7 +4,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from dentalsales.core.demo import DEMO_PASSWORD, DEMO_USERS, demo_data_loaded, load_demo_data
+from dentalsales.core.demo import (
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    demo_data_loaded,
+    load_demo_data,
+)
 from dentalsales.sales.models import OrderStatus
 
 
