@@ -11,7 +11,6 @@ from pathlib import Path
 import os
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
