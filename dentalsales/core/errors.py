@@ -82,3 +82,10 @@ class NotPermitted(DomainError):
 class InsufficientStock(DomainError):
     code = "insufficient_stock"
     http_status = 409
+
+
+def join_reasons(items):
+    """Join several reasons into one sentence part with the language's list separator (``; `` or ``；``)."""
+    from django.utils.translation import pgettext
+
+    return pgettext("list separator", "; ").join(str(item) for item in items)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from dentalsales.accounts.roles import WAREHOUSE_ROLES
-from dentalsales.core.errors import InsufficientStock, InvalidInput, NotPermitted
+from dentalsales.core.errors import InsufficientStock, InvalidInput, NotPermitted, join_reasons
 from dentalsales.core.services import next_document_number
 from dentalsales.core.timeutils import earliest_acceptable_expiry, local_today
 
@@ -162,7 +162,7 @@ def allocate_order(order):
     if shortages:
         raise InsufficientStock(
             _("Not enough stock with the required shelf life (%(days)s days): %(lines)s.")
-            % {"days": order.customer.min_shelf_life_days, "lines": "; ".join(shortages)}
+            % {"days": order.customer.min_shelf_life_days, "lines": join_reasons(shortages)}
         )
 
     allocations = []

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from dentalsales.core.errors import join_reasons
 from dentalsales.core.money import format_money, round_money
 from dentalsales.core.timeutils import local_today
 from dentalsales.customers.compliance import qualification_problems
@@ -50,7 +51,9 @@ def _registrations(order, lines):
                 % {"product": product, "number": product.registration_number, "date": product.registration_valid_until}
             )
     if bad:
-        return ReviewCheck("registrations", False, True, "; ".join(bad) + ".")
+        return ReviewCheck(
+            "registrations", False, True, _("Products that cannot be sold: %(lines)s.") % {"lines": join_reasons(bad)}
+        )
     return ReviewCheck("registrations", True, True, _("Every product's registration is valid."))
 
 
@@ -101,7 +104,7 @@ def _prices(order, lines):
         if line.unit_price < line.list_price
     ]
     if below:
-        return ReviewCheck("price", False, False, _("Priced below list price: %(lines)s.") % {"lines": "; ".join(below)})
+        return ReviewCheck("price", False, False, _("Priced below list price: %(lines)s.") % {"lines": join_reasons(below)})
     return ReviewCheck("price", True, False, _("Every line is at or above list price."))
 
 
@@ -123,7 +126,7 @@ def _stock(order, lines):
             False,
             False,
             _("Not enough stock with at least %(days)s days of shelf life left: %(lines)s.")
-            % {"days": order.customer.min_shelf_life_days, "lines": "; ".join(short)},
+            % {"days": order.customer.min_shelf_life_days, "lines": join_reasons(short)},
         )
     return ReviewCheck(
         "stock",

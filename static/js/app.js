@@ -4,7 +4,14 @@ function initTomSelect(root) {
   root.querySelectorAll("select[data-tom-select]").forEach(function (el) {
     if (el.tomselect) return;
     // The blank option stays unselectable so that the placeholder shows.
-    var options = { maxOptions: 50, allowEmptyOption: false };
+    var noResults = document.body.dataset.noResults || "";
+    var options = {
+      maxOptions: 50,
+      allowEmptyOption: false,
+      render: {
+        no_results: function (data, escape) { return '<div class="no-results">' + escape(noResults) + "</div>"; }
+      }
+    };
     if (el.dataset.url) {
       options.valueField = "id";
       options.labelField = "text";
