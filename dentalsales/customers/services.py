@@ -88,8 +88,12 @@ def _save_qualifications(customer, qualifications):
                 field_errors={f"qualifications[{index}].{name}": messages for name, messages in error.field_errors.items()}
             ) from error
         rows.append(row)
-    customer.qualifications.all().delete()
-    Qualification.objects.bulk_create(rows)
+    # Row by row, not in bulk, so that django-simple-history records each
+    # removed and added qualification.
+    for old_row in customer.qualifications.all():
+        old_row.delete()
+    for row in rows:
+        row.save()
 
 
 @transaction.atomic

@@ -95,6 +95,7 @@ class SalesOrderLine(models.Model):
     tax_amount = models.DecimalField(_("tax amount"), max_digits=14, decimal_places=2)
     list_price = models.DecimalField(_("list price"), max_digits=14, decimal_places=4)
     shipped_quantity = models.PositiveIntegerField(_("shipped quantity"), default=0)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["order", "id"]

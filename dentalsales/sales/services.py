@@ -213,10 +213,12 @@ def _apply_header(order, fields):
 
 
 def _save_lines(order, lines):
-    order.lines.all().delete()
+    # Row by row, not in bulk, so that django-simple-history records each line.
+    for old_line in order.lines.all():
+        old_line.delete()
     for line in lines:
         line.order = order
-    SalesOrderLine.objects.bulk_create(lines)
+        line.save()
     order.total_amount = round_money(sum((line.amount for line in lines), Decimal("0")))
     order.tax_amount = round_money(sum((line.tax_amount for line in lines), Decimal("0")))
 

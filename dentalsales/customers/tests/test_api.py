@@ -146,3 +146,20 @@ def test_customer_list_query_count_is_fixed(api, manager, rep, django_assert_max
     with django_assert_max_num_queries(6):
         response = client.get("/api/v1/customers/")
     assert response.json()["count"] == 31
+
+
+def test_qualification_changes_are_kept_in_history(api, rep, customer):
+    from dentalsales.customers.models import Qualification
+
+    before = Qualification.history.count()
+
+    api(rep).patch(
+        f"/api/v1/customers/{customer.pk}/",
+        {"qualifications": [{"kind": "medical_institution_licence", "number": "NEW-2", "valid_until": "2031-01-31"}]},
+        format="json",
+    )
+
+    # One record for the removed licence, one for the added one.
+    assert Qualification.history.count() == before + 2
+    assert Qualification.history.filter(history_type="-").count() == 1
+    assert Qualification.history.filter(number="NEW-2", history_type="+").count() == 1

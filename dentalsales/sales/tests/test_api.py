@@ -359,3 +359,16 @@ def test_schema_and_docs_served(api, rep):
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
     assert b"cdn" not in docs.content.lower()
+
+
+def test_line_changes_are_kept_in_history(api, rep, customer, stocked_product):
+    from dentalsales.sales.models import SalesOrderLine
+
+    order = post_order(api(rep), customer, stocked_product, quantity=1).json()
+
+    api(rep).patch(
+        f"/api/v1/orders/{order['id']}/", {"lines": [{"product": stocked_product.pk, "quantity": 7}]}, format="json"
+    )
+
+    assert SalesOrderLine.history.filter(order_id=order["id"], history_type="-", quantity=1).count() == 1
+    assert SalesOrderLine.history.filter(order_id=order["id"], history_type="+", quantity=7).count() == 1
