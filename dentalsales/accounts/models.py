@@ -58,6 +58,12 @@ class User(AbstractUser):
         names = {group.name for group in self.groups.all()}
         return frozenset(role for role in Role if role.value in names)
 
+    @property
+    def role_list(self):
+        """Return the user's roles for display, most senior first."""
+        seniority = [Role.ADMINISTRATOR, Role.MANAGER, Role.SUPERVISOR, Role.REPRESENTATIVE, Role.FINANCE, Role.LOGISTICS, Role.QUALITY_OFFICER]
+        return [role for role in seniority if role in self.roles]
+
     def has_role(self, *roles):
         return bool(self.roles.intersection(roles))
 

@@ -1,7 +1,10 @@
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
+from rest_framework.response import Response
 
 from dentalsales.accounts.models import User
 from dentalsales.core.models import Region
@@ -68,3 +71,14 @@ class CustomerViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
             .order_by("code")
         )
         return search_customers(queryset, self.request.query_params.get("search", ""))
+
+    @extend_schema(request=QualificationSerializer(many=True), responses=CustomerSerializer)
+    @action(detail=True, methods=["put"])
+    def qualifications(self, request, pk=None):
+        """Replace the customer's qualifications; for the quality officer, managers and administrators."""
+        serializer = QualificationSerializer(data=request.data, many=True)
+        serializer.is_valid(raise_exception=True)
+        customer = services.replace_qualifications(
+            actor=request.user, customer=self.get_object(), qualifications=serializer.validated_data
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=customer.pk)).data)

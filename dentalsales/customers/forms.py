@@ -1,3 +1,5 @@
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -6,9 +8,16 @@ from django.utils.translation import gettext_lazy as _
 
 from dentalsales.accounts.selectors import assignable_owners
 from dentalsales.catalog.forms import RemoteSelect
+from dentalsales.core.money import format_money
 
-from .models import Customer, CustomerCategory, CustomerGrade, CustomerType, QualificationKind
-from .services import CUSTOMER_FIELDS
+from .models import (
+    Customer,
+    CustomerCategory,
+    CustomerGrade,
+    CustomerType,
+    QualificationKind,
+)
+from .services import CREDIT_FIELDS, CUSTOMER_FIELDS
 
 
 def _style(fields):
@@ -36,23 +45,34 @@ class CustomerFilterForm(forms.Form):
         self.fields["q"].widget.attrs["placeholder"] = _("Code, name, pinyin, credit code or phone")
 
 
+# One fen more than the largest credit limit the DecimalField(14, 2) column holds.
+CREDIT_LIMIT_CEILING = Decimal(10**12)
+
+
 class CustomerForm(forms.ModelForm):
     """Input of a customer, validated here and saved by ``customers.services``.
 
     The code may be left empty on creation, and the service then numbers
-    the customer. The code cannot change afterwards.
+    the customer. The code cannot change afterwards. Without
+    ``credit_terms_editable`` the form has no credit limit and payment
+    terms, so the service receives no change to them.
     """
 
     # Room for spaces typed between groups of characters: the service
     # normalises the code and names a malformed one in its message.
     uscc = forms.CharField(label=_("Unified social credit code"), max_length=40, required=False)
+    # Text, so that a wrong value can be named in the message.
+    credit_limit = forms.CharField(label=_("Credit limit"), max_length=30, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    payment_terms_days = forms.CharField(
+        label=_("Payment terms (days)"), max_length=10, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
 
     class Meta:
         model = Customer
         fields = ("code", "owner", *CUSTOMER_FIELDS)
         widgets = {"address": forms.TextInput()}
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, credit_terms_editable=True, **kwargs):
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
         if editing:
@@ -60,6 +80,9 @@ class CustomerForm(forms.ModelForm):
         else:
             self.fields["code"].required = False
             self.fields["code"].help_text = _("Leave empty to number the customer automatically.")
+        if not credit_terms_editable:
+            for name in CREDIT_FIELDS:
+                del self.fields[name]
         owners = Q(pk__in=assignable_owners(user).values("pk"))
         if editing:
             # The current owner stays selectable even when outside the user's team.
@@ -74,6 +97,33 @@ class CustomerForm(forms.ModelForm):
             "Only needed when the code's check character is wrong, as with some early codes."
         )
         _style(self.fields)
+
+    def clean_credit_limit(self):
+        text = self.cleaned_data["credit_limit"]
+        try:
+            value = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or value < 0:
+            raise forms.ValidationError(_("Credit limit must be 0 or more, not “%(value)s”."), params={"value": text})
+        if value.as_tuple().exponent < -2:
+            raise forms.ValidationError(
+                _("Credit limit has at most 2 decimal places, not “%(value)s”."), params={"value": text}
+            )
+        if value >= CREDIT_LIMIT_CEILING:
+            raise forms.ValidationError(
+                _("Credit limit must be less than %(max)s, not “%(value)s”."),
+                params={"value": text, "max": format_money(CREDIT_LIMIT_CEILING)},
+            )
+        return value
+
+    def clean_payment_terms_days(self):
+        text = self.cleaned_data["payment_terms_days"]
+        if not (text.isascii() and text.isdecimal()):
+            raise forms.ValidationError(
+                _("Payment terms must be a whole number of days, 0 or more, not “%(value)s”."), params={"value": text}
+            )
+        return int(text)
 
     def _get_validation_exclusions(self):
         # The service normalises and checks the credit code with a message

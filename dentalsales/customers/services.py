@@ -1,6 +1,7 @@
 """Writes on customers and their qualifications."""
 
 import logging
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -16,6 +17,14 @@ from .models import Customer, Qualification
 from .selectors import visible_customers
 
 logger = logging.getLogger(__name__)
+
+# The credit limit and payment terms decide how much a customer may owe,
+# so representatives cannot set them for their own customers.
+CREDIT_FIELDS = ("credit_limit", "payment_terms_days")
+CREDIT_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.FINANCE, Role.ADMINISTRATOR})
+# Qualifications decide whether orders can be approved, so after creation
+# only the quality side changes them.
+QUALIFICATION_ROLES = frozenset({Role.QUALITY_OFFICER, Role.MANAGER, Role.ADMINISTRATOR})
 
 CUSTOMER_FIELDS = (
     "name",
@@ -58,6 +67,18 @@ def _check_uscc(customer):
         )
     if problem is None:
         customer.uscc_override_reason = ""
+
+
+def _check_uscc_unique(customer):
+    if not customer.uscc:
+        return
+    other = Customer.objects.filter(uscc=customer.uscc).exclude(pk=customer.pk).first()
+    if other is not None:
+        raise InvalidInput(
+            _("Unified social credit code “%(value)s” is already registered for customer %(code)s.")
+            % {"value": customer.uscc, "code": other.code},
+            field="uscc",
+        )
 
 
 def _check_grade(customer):
@@ -108,8 +129,10 @@ def create_customer(*, actor, owner=None, code="", qualifications=(), **fields):
         raise NotPermitted(_("Only sales staff can create customers."))
 
     customer = Customer(owner=owner, code=(code or "").strip(), **{k: v for k, v in fields.items() if k in CUSTOMER_FIELDS})
+    _check_credit_terms_change(actor, customer, Customer())
     _check_owner(customer, actor)
     _check_uscc(customer)
+    _check_uscc_unique(customer)
     _check_grade(customer)
     if not customer.code:
         customer.code = next_document_number("CU")
@@ -131,27 +154,89 @@ def update_customer(*, actor, customer, qualifications=None, owner=None, **field
     Only an actor who can see the customer and has a sales role may change
     it; reassigning the owner follows the same rule as creation.
     """
-    if not actor.has_role(*SALES_ROLES):
-        raise NotPermitted(_("Only sales staff can change customers."))
+    if not actor.has_role(*SALES_ROLES, *CREDIT_ROLES):
+        raise NotPermitted(_("Only sales staff and finance can change customers."))
 
     customer = visible_customers(actor).select_for_update(of=("self",)).filter(pk=customer.pk).first()
     if customer is None:
         raise InvalidInput(_("Customer not found."), code="not_found")
+    before = Customer(credit_limit=customer.credit_limit, payment_terms_days=customer.payment_terms_days)
+    changed = {
+        name for name, value in fields.items() if name in CUSTOMER_FIELDS and str(getattr(customer, name)) != str(value)
+    }
+    if not actor.has_role(*SALES_ROLES) and changed - set(CREDIT_FIELDS):
+        raise NotPermitted(_("Finance can change only the credit limit and payment terms."))
     for name, value in fields.items():
         if name in CUSTOMER_FIELDS:
             setattr(customer, name, value)
+    _check_credit_terms_change(actor, customer, before)
     if owner is not None and owner.pk != customer.owner_id:
         if actor.has_role(Role.REPRESENTATIVE) and not actor.has_role(Role.SUPERVISOR, Role.MANAGER, Role.ADMINISTRATOR):
             raise NotPermitted(_("Only a supervisor or manager can reassign a customer."))
         customer.owner = owner
         _check_owner(customer, actor)
     _check_uscc(customer)
+    _check_uscc_unique(customer)
     _check_grade(customer)
     customer.search_text = build_search_text(customer.code, customer.name, customer.uscc)
     clean_model(customer)
 
     customer.save()
-    if qualifications is not None:
+    if qualifications is not None and _qualifications_differ(customer, qualifications):
+        if not actor.has_role(*QUALIFICATION_ROLES):
+            raise InvalidInput(
+                _("Only the quality officer or a manager can change the qualifications of an existing customer."),
+                field="qualifications",
+            )
         _save_qualifications(customer, qualifications)
     logger.info("Customer %s changed by user %s", customer.pk, actor.pk)
     return customer
+
+
+@transaction.atomic
+def replace_qualifications(*, actor, customer, qualifications):
+    """Replace a customer's qualifications (dicts of kind, number, valid_until) and return the customer.
+
+    Only the quality officer, managers and administrators may do this once
+    the customer exists, because the qualifications decide whether orders
+    can be approved.
+    """
+    if not actor.has_role(*QUALIFICATION_ROLES):
+        raise NotPermitted(_("Only the quality officer or a manager can change qualifications."))
+    customer = visible_customers(actor).select_for_update(of=("self",)).filter(pk=customer.pk).first()
+    if customer is None:
+        raise InvalidInput(_("Customer not found."), code="not_found")
+
+    _save_qualifications(customer, qualifications)
+    logger.info("Qualifications of customer %s replaced by user %s", customer.pk, actor.pk)
+    return customer
+
+
+def _qualifications_differ(customer, qualifications):
+    def key(kind, number, valid_until):
+        return (str(kind), str(number).strip(), valid_until.isoformat() if valid_until else "")
+
+    current = sorted(key(q.kind, q.number, q.valid_until) for q in customer.qualifications.all())
+    requested = sorted(key(q.get("kind"), q.get("number", ""), q.get("valid_until")) for q in qualifications)
+    return current != requested
+
+
+def _same_value(new, old):
+    """Compare a submitted value (possibly a string such as "0.00") with the stored one."""
+    try:
+        return Decimal(str(new)) == Decimal(str(old))
+    except (InvalidOperation, ValueError):
+        return False
+
+
+def _check_credit_terms_change(actor, customer, before):
+    """Let only finance, supervisors, managers and administrators change the credit limit or payment terms."""
+    if actor.has_role(*CREDIT_ROLES):
+        return
+    for name in CREDIT_FIELDS:
+        if not _same_value(getattr(customer, name), getattr(before, name)):
+            raise InvalidInput(
+                _("Only finance, a supervisor or a manager can set the %(field)s; it stays %(value)s.")
+                % {"field": Customer._meta.get_field(name).verbose_name, "value": getattr(before, name)},
+                field=name,
+            )

@@ -10,4 +10,5 @@ urlpatterns = [
     path("autocomplete/", views.customer_autocomplete, name="autocomplete"),
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_update, name="update"),
+    path("<int:pk>/qualifications/", views.customer_qualifications, name="qualifications"),
 ]

@@ -3,10 +3,12 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from dentalsales.accounts.roles import SALES_ROLES
 from dentalsales.accounts.views import role_required
@@ -14,15 +16,22 @@ from dentalsales.core.errors import DomainError
 from dentalsales.core.models import Region
 from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.views import add_domain_error, paginate
-from dentalsales.sales.selectors import order_list
+from dentalsales.sales.selectors import attach_line_counts, order_list
 
 from . import selectors, services
 from .forms import CustomerFilterForm, CustomerForm, QualificationFormSet
+from .models import Customer, Qualification
 
 logger = logging.getLogger(__name__)
 
 AUTOCOMPLETE_LIMIT = 30
 RECENT_ORDER_COUNT = 10
+HISTORY_ENTRY_COUNT = 20
+HISTORY_KINDS = {
+    "+": gettext_lazy("Created"),
+    "~": gettext_lazy("Changed"),
+    "-": gettext_lazy("Deleted"),
+}
 # The service names a qualification's error "qualifications[<index>].<field>".
 QUALIFICATION_ERROR_KEY = re.compile(r"^qualifications\[(\d+)\]\.(\w+)$")
 
@@ -80,10 +89,74 @@ def customer_detail(request, pk):
         {
             "customer": customer,
             "qualifications": customer.qualifications.order_by("kind", "valid_until"),
-            "recent_orders": order_list(request.user, customer=customer)[:RECENT_ORDER_COUNT],
+            "recent_orders": attach_line_counts(order_list(request.user, customer=customer)[:RECENT_ORDER_COUNT]),
+            "history": _history_entries(customer),
+            "history_limit": HISTORY_ENTRY_COUNT,
             "can_edit": request.user.has_role(*SALES_ROLES),
+            "can_edit_qualifications": request.user.has_role(*services.QUALIFICATION_ROLES),
         },
     )
+
+
+def _latest_history(records, count):
+    """Return the latest ``count`` historical records, each with ``previous`` set for a change ("~").
+
+    Two queries whatever the length of the history: the records with the
+    id of the record before each, then those earlier records.
+    """
+    model = records.model
+    earlier = (
+        model.objects.filter(id=OuterRef("id"))
+        .filter(
+            Q(history_date__lt=OuterRef("history_date"))
+            | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
+        )
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    latest = list(
+        records.select_related("history_user")
+        .annotate(previous_history_id=Subquery(earlier))
+        .order_by("-history_date", "-history_id")[:count]
+    )
+    previous_ids = [record.previous_history_id for record in latest if record.history_type == "~" and record.previous_history_id]
+    previous = model.objects.in_bulk(previous_ids) if previous_ids else {}
+    for record in latest:
+        record.previous = previous.get(record.previous_history_id)
+    return latest
+
+
+def _history_entry(record, model, subject):
+    fields = []
+    if record.previous is not None:
+        delta = record.diff_against(record.previous)
+        fields = [capfirst(model._meta.get_field(name).verbose_name) for name in delta.changed_fields]
+    return {
+        "time": record.history_date,
+        "user": record.history_user,
+        "kind": record.history_type,
+        "kind_label": HISTORY_KINDS.get(record.history_type, record.history_type),
+        "subject": subject,
+        "fields": fields,
+    }
+
+
+def _history_entries(customer):
+    """Return the latest changes of the customer and of its qualifications, newest first."""
+    entries = [
+        _history_entry(record, Customer, capfirst(Customer._meta.verbose_name))
+        for record in _latest_history(customer.history.all(), HISTORY_ENTRY_COUNT)
+    ]
+    entries += [
+        _history_entry(
+            record,
+            Qualification,
+            _("Qualification: %(kind)s %(number)s") % {"kind": record.get_kind_display(), "number": record.number},
+        )
+        for record in _latest_history(Qualification.history.filter(customer_id=customer.pk), HISTORY_ENTRY_COUNT)
+    ]
+    entries.sort(key=lambda entry: entry["time"], reverse=True)
+    return entries[:HISTORY_ENTRY_COUNT]
 
 
 def _qualification_rows(formset):
@@ -116,17 +189,26 @@ def _add_error(form, qualification_forms, error):
             target_form.add_error(name if name in target_form.fields else None, text)
 
 
+def _initial_qualifications(customer):
+    if customer is None:
+        return []
+    return [{"kind": q.kind, "number": q.number, "valid_until": q.valid_until} for q in customer.qualifications.all()]
+
+
 def _customer_form(request, *, customer=None):
-    initial_qualifications = (
-        [{"kind": q.kind, "number": q.number, "valid_until": q.valid_until} for q in customer.qualifications.all()]
-        if customer
-        else []
-    )
+    # Fields the user may not change are shown as text and left out of the
+    # form, so the service receives no change to them.
+    credit_terms_editable = request.user.has_role(*services.CREDIT_ROLES)
+    qualifications_editable = customer is None or request.user.has_role(*services.QUALIFICATION_ROLES)
     data = request.POST if request.method == "POST" else None
-    form = CustomerForm(data, instance=customer, user=request.user)
-    formset = QualificationFormSet(data, initial=initial_qualifications, prefix="qualifications")
-    if data is not None and form.is_valid() and formset.is_valid():
-        qualification_forms, qualifications = _qualification_rows(formset)
+    form = CustomerForm(data, instance=customer, user=request.user, credit_terms_editable=credit_terms_editable)
+    formset = (
+        QualificationFormSet(data, initial=_initial_qualifications(customer), prefix="qualifications")
+        if qualifications_editable
+        else None
+    )
+    if data is not None and form.is_valid() and (formset is None or formset.is_valid()):
+        qualification_forms, qualifications = _qualification_rows(formset) if formset is not None else ([], None)
         fields = dict(form.cleaned_data)
         try:
             if customer is None:
@@ -139,7 +221,18 @@ def _customer_form(request, *, customer=None):
             _add_error(form, qualification_forms, error)
         else:
             return redirect("customers:detail", pk=saved.pk)
-    return render(request, "customers/customer_form.html", {"form": form, "formset": formset, "customer": customer})
+    current = customer or Customer()
+    context = {
+        "form": form,
+        "formset": formset,
+        "customer": customer,
+        "credit_terms": None if credit_terms_editable else {
+            "credit_limit": current.credit_limit,
+            "payment_terms_days": current.payment_terms_days,
+        },
+        "qualifications": None if qualifications_editable else customer.qualifications.order_by("kind", "valid_until"),
+    }
+    return render(request, "customers/customer_form.html", context)
 
 
 @role_required(*SALES_ROLES)
@@ -147,10 +240,51 @@ def customer_create(request):
     return _customer_form(request)
 
 
-@role_required(*SALES_ROLES)
+@role_required(*SALES_ROLES, *services.QUALIFICATION_ROLES)
 def customer_update(request, pk):
     customer = get_object_or_404(selectors.visible_customers(request.user), pk=pk)
+    if not request.user.has_role(*SALES_ROLES):
+        # The quality officer maintains only the qualifications.
+        return redirect("customers:qualifications", pk=customer.pk)
     return _customer_form(request, customer=customer)
+
+
+@role_required(*services.QUALIFICATION_ROLES)
+def customer_qualifications(request, pk):
+    """Replace a customer's qualifications. This is the quality officer's screen, also open to managers and administrators."""
+    customer = get_object_or_404(selectors.visible_customers(request.user), pk=pk)
+    data = request.POST if request.method == "POST" else None
+    formset = QualificationFormSet(data, initial=_initial_qualifications(customer), prefix="qualifications")
+    errors = []
+    if data is not None and formset.is_valid():
+        qualification_forms, qualifications = _qualification_rows(formset)
+        try:
+            services.replace_qualifications(actor=request.user, customer=customer, qualifications=qualifications)
+        except DomainError as error:
+            errors = _add_qualification_errors(qualification_forms, error)
+        else:
+            messages.success(request, _("Qualifications of customer %(code)s saved.") % {"code": customer.code})
+            return redirect("customers:detail", pk=customer.pk)
+    return render(
+        request, "customers/customer_qualifications.html", {"customer": customer, "formset": formset, "errors": errors}
+    )
+
+
+def _add_qualification_errors(qualification_forms, error):
+    """Place a service error in the qualification row it names, and return the messages that name no row."""
+    field_errors = getattr(error, "field_errors", None) or {}
+    if not field_errors:
+        return [str(error)]
+    unplaced = []
+    for key, texts in field_errors.items():
+        match = QUALIFICATION_ERROR_KEY.match(key)
+        if match and int(match.group(1)) < len(qualification_forms):
+            target_form, name = qualification_forms[int(match.group(1))], match.group(2)
+            for text in texts:
+                target_form.add_error(name if name in target_form.fields else None, text)
+        else:
+            unplaced.extend(texts)
+    return unplaced
 
 
 @login_required

@@ -50,8 +50,9 @@ class ReceiptSerializer(serializers.ModelSerializer):
         }
 
     def create(self, validated_data):
-        from dentalsales.core.errors import InvalidInput
         from django.utils.translation import gettext as _
+
+        from dentalsales.core.errors import InvalidInput
 
         validated_data["lot_number"] = validated_data.pop("lot")["lot_number"]
         quantity = validated_data.pop("quantity")

@@ -6,12 +6,15 @@ from django.db.models import F, Sum
 
 from dentalsales.core.timeutils import local_today
 
-from .models import Lot, Shipment, StockBalance
+from .models import Lot, LotStatus, Shipment, StockBalance
 from .services import eligible_balances_query
 
 
 def product_stock(product):
-    """Return on hand, reserved and available of a product in total and per lot (all warehouses)."""
+    """Return on hand, reserved and available of a product in total and per lot (all warehouses).
+
+    Available counts only sellable lots: status available and not expired.
+    """
     lots = (
         Lot.objects.filter(product=product)
         .annotate(lot_on_hand=Sum("balances__on_hand"), lot_reserved=Sum("balances__reserved"))
@@ -23,6 +26,9 @@ def product_stock(product):
     for lot in lots:
         on_hand = lot.lot_on_hand or 0
         reserved = lot.lot_reserved or 0
+        # Expired, quarantined and recalled stock is on hand but cannot be sold.
+        sellable = lot.status == LotStatus.AVAILABLE and lot.expiry_date >= today
+        available = on_hand - reserved if sellable else 0
         rows.append(
             {
                 "lot": lot,
@@ -33,12 +39,13 @@ def product_stock(product):
                 "is_expired": lot.expiry_date < today,
                 "on_hand": on_hand,
                 "reserved": reserved,
-                "available": on_hand - reserved,
+                "available": available,
+                "sellable": sellable,
             }
         )
         totals["on_hand"] += on_hand
         totals["reserved"] += reserved
-        totals["available"] += on_hand - reserved
+        totals["available"] += available
     return {**totals, "lots": rows}
 
 
@@ -62,8 +69,8 @@ def stock_balances(*, search="", warehouse=None, include_empty=False):
     if warehouse:
         queryset = queryset.filter(warehouse=warehouse)
     if search:
-        from dentalsales.catalog.selectors import search_products
         from dentalsales.catalog.models import Product
+        from dentalsales.catalog.selectors import search_products
 
         product_ids = search_products(Product.objects.all(), search).values("pk")
         queryset = queryset.filter(lot__product_id__in=product_ids) | queryset.filter(lot__lot_number__icontains=search)
@@ -74,3 +81,17 @@ def visible_shipments(user):
     from dentalsales.accounts.selectors import owner_visibility
 
     return Shipment.objects.filter(owner_visibility(user, "order__owner"))
+
+
+def warehouses_with_open_reservations(order):
+    """Return the warehouses that hold stock reserved and not yet shipped for ``order``, by code."""
+    from .models import Allocation, Warehouse
+
+    warehouse_ids = {
+        allocation.warehouse_id
+        for allocation in Allocation.objects.filter(order_line__order=order).only(
+            "warehouse_id", "quantity", "shipped_quantity", "released_quantity"
+        )
+        if allocation.open_quantity > 0
+    }
+    return list(Warehouse.objects.filter(pk__in=warehouse_ids).order_by("code"))

@@ -13,7 +13,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from dentalsales.accounts.roles import WAREHOUSE_ROLES
-from dentalsales.core.errors import InsufficientStock, InvalidInput, NotPermitted, join_reasons
+from dentalsales.core.errors import (
+    InsufficientStock,
+    InvalidInput,
+    NotPermitted,
+    join_reasons,
+)
 from dentalsales.core.services import next_document_number
 from dentalsales.core.timeutils import earliest_acceptable_expiry, local_today
 
@@ -43,14 +48,17 @@ def _locked_balance(warehouse, lot):
 
 
 @transaction.atomic
-def receive_stock(*, actor, product, warehouse, lot_number, production_date, expiry_date, quantity, note=""):
+def receive_stock(*, actor, product, warehouse, lot_number, production_date, expiry_date, quantity, note="", received_on=None):
     """Receive ``quantity`` units of a lot into a warehouse; return the ``GoodsReceipt``.
 
     Creates the lot on its first receipt; a later receipt of the same lot
     number must carry the same dates. Refuses (``InvalidInput`` naming the
-    field) a quantity below 1, an expiry before production, an expired
-    registration, an inactive warehouse and a recalled lot. Locks the
-    lot's balance row in the warehouse.
+    field) a quantity that is not a whole number of at least 1, an expiry
+    before production, a production date after the day of receipt, a lot
+    already expired on that day, an expired registration, an inactive
+    warehouse and a recalled lot. ``received_on`` (default: today) exists
+    for entering past receipts, such as stock taken over from an older
+    system. Locks the lot's balance row in the warehouse.
     """
     if not actor.has_role(*WAREHOUSE_ROLES):
         raise NotPermitted(_("Only logistics can receive stock."))
@@ -65,9 +73,20 @@ def receive_stock(*, actor, product, warehouse, lot_number, production_date, exp
             % {"expiry": expiry_date, "production": production_date},
             field="expiry_date",
         )
+    received_on = received_on or local_today()
+    if production_date > received_on:
+        raise InvalidInput(
+            _("Production date %(value)s is after the day of receipt %(day)s.") % {"value": production_date, "day": received_on},
+            field="production_date",
+        )
+    if expiry_date < received_on:
+        raise InvalidInput(
+            _("Lot expired on %(value)s; expired goods cannot be received for sale.") % {"value": expiry_date},
+            field="expiry_date",
+        )
     if not warehouse.is_active:
         raise InvalidInput(_("Warehouse “%(value)s” is not active.") % {"value": warehouse}, field="warehouse")
-    if not product.registration_valid_on():
+    if not product.registration_valid_on(received_on):
         raise InvalidInput(
             _("The registration %(number)s of “%(product)s” expired on %(date)s; it cannot be received for sale.")
             % {"number": product.registration_number, "product": product, "date": product.registration_valid_until},
@@ -199,23 +218,47 @@ def release_reservations(order):
     return released
 
 
-def ship_allocations(*, order, actor, quantities=None, carrier="", waybill_number=""):
-    """Ship reserved stock of the order; return the ``Shipment`` with one line per order line and lot.
+def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_number="", warehouse=None):
+    """Ship reserved stock of the order from one warehouse; return the ``Shipment`` with one line per order line and lot.
 
-    ``quantities`` maps order-line ids to the units to ship now (default:
-    everything reserved). Each line ships from its reservations in
-    first-expiry order. Raises ``InvalidInput`` for a quantity that is not
-    positive or exceeds what is reserved for the line. The caller checks
-    the order's state and runs this in its transaction.
+    One shipment is one dispatch with one waybill, so it never spans
+    warehouses: ``warehouse`` may be left out only when every open
+    reservation is in one warehouse. ``quantities`` maps order-line ids to
+    the units to ship now (default: everything reserved there). Each line
+    ships from its reservations in first-expiry order. Raises
+    ``InvalidInput`` for a missing carrier or warehouse and for a quantity
+    that is not a whole number or exceeds what is reserved for the line.
+    The caller checks the order's state and runs this in its transaction.
     """
+    carrier = (carrier or "").strip()
+    if not carrier:
+        raise InvalidInput(_("Enter the carrier (or “own delivery” / “customer pick-up”)."), field="carrier")
     lines = {line.pk: line for line in order.lines.select_related("product")}
-    allocations = list(
-        Allocation.objects.filter(order_line__order=order).select_related("lot", "warehouse").order_by("lot__expiry_date", "pk")
-    )
+    allocations = [
+        allocation
+        for allocation in Allocation.objects.filter(order_line__order=order)
+        .select_related("lot", "warehouse")
+        .order_by("lot__expiry_date", "pk")
+        if allocation.open_quantity > 0
+    ]
+    warehouses = {allocation.warehouse_id: allocation.warehouse for allocation in allocations}
+    if warehouse is None:
+        if len(warehouses) > 1:
+            raise InvalidInput(
+                _("The reserved stock is in several warehouses (%(warehouses)s); choose the warehouse this shipment leaves from.")
+                % {"warehouses": join_reasons(sorted(str(w) for w in warehouses.values()))},
+                field="warehouse",
+            )
+    elif warehouse.pk not in warehouses:
+        raise InvalidInput(
+            _("Nothing of order %(order)s is reserved in warehouse “%(value)s”.") % {"order": order.number, "value": warehouse},
+            field="warehouse",
+        )
+    else:
+        allocations = [allocation for allocation in allocations if allocation.warehouse_id == warehouse.pk]
     open_by_line = defaultdict(list)
     for allocation in allocations:
-        if allocation.open_quantity > 0:
-            open_by_line[allocation.order_line_id].append(allocation)
+        open_by_line[allocation.order_line_id].append(allocation)
     if quantities is None:
         quantities = {line_id: sum(a.open_quantity for a in items) for line_id, items in open_by_line.items()}
     for line_id, quantity in quantities.items():

@@ -6,10 +6,14 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
-from dentalsales.core.api import IDEMPOTENCY_HEADER, created_or_replayed, idempotency_key_from
+from dentalsales.core.api import (
+    IDEMPOTENCY_HEADER,
+    created_or_replayed,
+    idempotency_key_from,
+)
 from dentalsales.core.api_fields import PassThroughDecimalField, PassThroughIntegerField
 from dentalsales.inventory.api import ShipmentSerializer
-from dentalsales.inventory.models import Allocation
+from dentalsales.inventory.models import Allocation, Warehouse
 
 from . import services
 from .models import OrderChannel, SalesOrder, SalesOrderLine
@@ -95,6 +99,12 @@ class ShipLineSerializer(serializers.Serializer):
 class ShipRequestSerializer(serializers.Serializer):
     carrier = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     waybill_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
+    warehouse = serializers.PrimaryKeyRelatedField(
+        queryset=Warehouse.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Required when the reserved stock is in several warehouses: one shipment leaves from one warehouse.",
+    )
     lines = ShipLineSerializer(many=True, required=False, help_text="Omit to ship everything reserved.")
 
 
@@ -205,6 +215,7 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Re
             quantities=quantities,
             carrier=data["carrier"],
             waybill_number=data["waybill_number"],
+            warehouse=data.get("warehouse"),
         )
         return Response(ShipmentSerializer(shipment, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
 

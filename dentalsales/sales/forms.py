@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from dentalsales.catalog.models import Product
 from dentalsales.core.money import format_price
 from dentalsales.customers.selectors import visible_customers
+from dentalsales.inventory.models import Warehouse
 
 from .models import OrderChannel, OrderStatus
 from .services import MAX_LINES
@@ -157,12 +158,17 @@ class ProductSelect(forms.Select):
 
 class OrderLineForm(forms.Form):
     product = RecordChoiceField(label=_("Product"), widget=ProductSelect)
-    quantity = forms.IntegerField(label=_("Quantity"), widget=forms.NumberInput(attrs={"min": 1, "step": 1}))
-    unit_price = forms.DecimalField(
+    # Text, not numbers: the service names a wrong value (“1.5”) in its
+    # message, which a number field would replace by a generic one.
+    quantity = forms.CharField(
+        label=_("Quantity"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+    )
+    unit_price = forms.CharField(
         label=_("Unit price (tax incl.)"),
         required=False,
+        max_length=30,
         help_text=_("Leave blank for the list price."),
-        widget=forms.NumberInput(attrs={"min": 0, "step": "any"}),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
 
     def __init__(self, *args, product_choices=(), product_data=None, product_url="", **kwargs):
@@ -270,10 +276,33 @@ class ReasonForm(forms.Form):
 
 
 class ShipForm(forms.Form):
+    """Carrier, waybill and warehouse of one dispatch.
+
+    The carrier is marked required for the browser only, because the
+    service rejects a blank one with a message that explains what to enter.
+    The service also decides when a warehouse must be chosen.
+    """
+
     carrier = forms.CharField(label=_("Carrier"), required=False, max_length=100)
     waybill_number = forms.CharField(label=_("Waybill number"), required=False, max_length=60)
+    warehouse = forms.ModelChoiceField(label=_("Warehouse"), queryset=Warehouse.objects.all(), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, warehouses=None, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-control form-control-sm"
+        self.fields["carrier"].widget.attrs["required"] = True
+        self.fields["carrier"].widget.attrs["placeholder"] = _("Carrier, own delivery or customer pick-up")
+        warehouse = self.fields["warehouse"]
+        warehouse.widget.attrs["class"] = "form-select form-select-sm"
+        if warehouses is not None:
+            # Only the warehouses that still contain reserved stock of the
+            # order are offered. When there is one, it is chosen already.
+            warehouses = list(warehouses)
+            choices = [(item.pk, str(item)) for item in warehouses]
+            if len(warehouses) == 1:
+                self.initial.setdefault("warehouse", warehouses[0].pk)
+            else:
+                choices.insert(0, ("", _("Choose a warehouse")))
+                warehouse.widget.attrs["required"] = True
+            warehouse.widget.choices = choices

@@ -66,6 +66,9 @@ class SalesOrder(models.Model):
     # The client's Idempotency-Key or the form's token: a second request
     # with the same key from the same user returns the first order.
     idempotency_key = models.CharField(max_length=100, blank=True, default="", editable=False)
+    # SHA-256 of the request that created the order, so that a key reused
+    # for a different request is refused instead of answered with this order.
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:

@@ -70,6 +70,8 @@ def open_order_exposure(customer, exclude_order=None):
 
 
 def _credit(order):
+    # TODO: add open receivables and overdue receivables once shipments
+    # create receivables; until then shipped orders no longer count.
     customer = order.customer
     open_orders = open_order_exposure(customer, exclude_order=order)
     exposure = open_orders + order.total_amount
@@ -84,10 +86,10 @@ def _credit(order):
             "credit",
             False,
             True,
-            _("Open approved orders %(open)s + this order %(order)s = %(exposure)s exceeds the credit limit %(limit)s.") % params,
+            _("Approved orders not yet shipped %(open)s + this order %(order)s = %(exposure)s exceeds the credit limit %(limit)s.") % params,
         )
     return ReviewCheck(
-        "credit", True, True, _("Open approved orders %(open)s + this order %(order)s = %(exposure)s, within the credit limit %(limit)s.") % params
+        "credit", True, True, _("Approved orders not yet shipped %(open)s + this order %(order)s = %(exposure)s, within the credit limit %(limit)s.") % params
     )
 
 

@@ -6,6 +6,8 @@ changes the order, and records an ``OrderStatusChange``. Transitions that
 touch stock lock the balance rows after the order, in primary-key order.
 """
 
+import hashlib
+import json
 import logging
 from decimal import Decimal, InvalidOperation
 
@@ -23,7 +25,14 @@ from dentalsales.customers.models import Customer
 from dentalsales.customers.selectors import visible_customers
 from dentalsales.inventory import services as inventory
 
-from .models import EDITABLE_STATUSES, OrderChannel, OrderStatus, OrderStatusChange, SalesOrder, SalesOrderLine
+from .models import (
+    EDITABLE_STATUSES,
+    OrderChannel,
+    OrderStatus,
+    OrderStatusChange,
+    SalesOrder,
+    SalesOrderLine,
+)
 from .review import review_checks
 from .selectors import visible_orders
 
@@ -237,22 +246,57 @@ def create_order(*, actor, customer, lines, idempotency_key="", **fields):
     if not actor.has_role(*SALES_ROLES):
         raise NotPermitted(_("Only sales staff can enter orders."))
     idempotency_key = (idempotency_key or "").strip()
+    fingerprint = _request_fingerprint(customer, lines, fields) if idempotency_key else ""
     if idempotency_key:
         existing = SalesOrder.objects.filter(created_by=actor, idempotency_key=idempotency_key).first()
         if existing:
-            return existing, False
+            return _replay(existing, idempotency_key, fingerprint), False
     try:
         with transaction.atomic():
-            return _create_order(actor, customer, lines, idempotency_key, fields), True
+            return _create_order(actor, customer, lines, idempotency_key, fingerprint, fields), True
     except IntegrityError:
         # A concurrent request with the same key committed first.
         existing = SalesOrder.objects.filter(created_by=actor, idempotency_key=idempotency_key).first() if idempotency_key else None
         if existing is None:
             raise
-        return existing, False
+        return _replay(existing, idempotency_key, fingerprint), False
 
 
-def _create_order(actor, customer, lines, idempotency_key, fields):
+def _request_fingerprint(customer, lines, fields):
+    """Return a SHA-256 over the order request's values, the same for a resent identical request."""
+
+    def canonical(value):
+        if isinstance(value, (Customer, Product)):
+            return str(value.pk)
+        if isinstance(value, Decimal) or (isinstance(value, str) and value.strip()):
+            try:
+                return format(Decimal(str(value).strip()).normalize(), "f")
+            except InvalidOperation:
+                return str(value).strip()
+        return "" if value is None else str(value)
+
+    payload = {
+        "customer": canonical(customer),
+        "lines": [
+            {key: canonical(line.get(key)) for key in ("product", "quantity", "unit_price")} if isinstance(line, dict) else str(line)
+            for line in (lines or [])
+        ],
+        "fields": {name: canonical(fields.get(name)) for name in HEADER_FIELDS},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _replay(order, key, fingerprint):
+    if order.idempotency_fingerprint and fingerprint and order.idempotency_fingerprint != fingerprint:
+        raise InvalidTransition(
+            _("The Idempotency-Key “%(key)s” was already used for order %(number)s with different values; use a new key for a new order.")
+            % {"key": key, "number": order.number},
+            code="idempotency_key_reused",
+        )
+    return order
+
+
+def _create_order(actor, customer, lines, idempotency_key, fingerprint, fields):
     customer_id = customer.pk if isinstance(customer, Customer) else _as_whole_number(customer)
     customer = visible_customers(actor).filter(pk=customer_id).first() if _is_id(customer_id) else None
     if customer is None:
@@ -266,6 +310,7 @@ def _create_order(actor, customer, lines, idempotency_key, fields):
         order_date=local_today(),
         created_by=actor,
         idempotency_key=idempotency_key,
+        idempotency_fingerprint=fingerprint,
         channel=fields.get("channel") or "",
     )
     _apply_header(order, fields)
@@ -370,16 +415,23 @@ def release_order(*, actor, order):
 
 
 @transaction.atomic
-def ship_order(*, actor, order, quantities=None, carrier="", waybill_number=""):
-    """Ship reserved stock (all of it by default); return the shipment.
+def ship_order(*, actor, order, carrier="", quantities=None, waybill_number="", warehouse=None):
+    """Ship reserved stock from one warehouse (all of it by default); return the shipment.
 
-    The order becomes shipped when every line is shipped in full, else
+    ``warehouse`` is required when the reservations are in several
+    warehouses, since each shipment is one dispatch with one waybill. The
+    order becomes shipped when every line is shipped in full, else
     partially shipped.
     """
     order = _lock_order(order, actor)
     _check_transition(order, actor, "ship")
     shipment = inventory.ship_allocations(
-        order=order, actor=actor, quantities=quantities, carrier=carrier, waybill_number=waybill_number
+        order=order,
+        actor=actor,
+        quantities=quantities,
+        carrier=carrier,
+        waybill_number=waybill_number,
+        warehouse=warehouse,
     )
     fully_shipped = all(line.shipped_quantity >= line.quantity for line in order.lines.all())
     _record(order, actor, S.SHIPPED if fully_shipped else S.PARTIALLY_SHIPPED, reason=shipment.number)

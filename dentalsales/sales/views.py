@@ -18,6 +18,7 @@ from dentalsales.core.money import format_money, round_money
 from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.views import add_domain_error, paginate, report_domain_error
 from dentalsales.inventory.models import Allocation
+from dentalsales.inventory.selectors import warehouses_with_open_reservations
 
 from . import selectors, services
 from .forms import OrderFilterForm, OrderForm, ReasonForm, ShipForm, as_id, initial_lines, line_formset
@@ -218,7 +219,7 @@ def order_detail(request, pk):
         "actions": actions,
         "can_edit": "submit" in actions,
         "can_review": "approve" in actions or "reject" in actions,
-        "ship_form": ShipForm(),
+        "ship_form": ShipForm(warehouses=warehouses_with_open_reservations(order)) if "ship" in actions else None,
         "cancel_form": ReasonForm(prefix="cancel", required=True),
     }
     return render(request, "sales/order_detail.html", context)
@@ -234,18 +235,6 @@ CHECK_LABELS = {
 }
 
 
-def _render_review(request, order, *, approve_form=None, reject_form=None):
-    context = {
-        "order": order,
-        "lines": order.lines.select_related("product"),
-        "checks": [(CHECK_LABELS.get(check.code, check.code), check) for check in review_checks(order)],
-        "actions": services.allowed_actions(order, request.user),
-        "approve_form": approve_form or _approve_form(),
-        "reject_form": reject_form or _reject_form(),
-    }
-    return render(request, "sales/order_review.html", context)
-
-
 def _approve_form(data=None):
     return ReasonForm(data, prefix="approve", label=gettext_lazy("Reason for approving"))
 
@@ -259,14 +248,31 @@ REVIEW_FORMS = {"approve": _approve_form, "reject": _reject_form}
 
 @role_required(*REVIEW_ROLES)
 def order_review(request, pk):
-    return _render_review(request, _visible_order(request, pk))
+    order = _visible_order(request, pk)
+    checks = [(CHECK_LABELS.get(check.code, check.code), check) for check in review_checks(order)]
+    context = {
+        "order": order,
+        "lines": order.lines.select_related("product"),
+        "checks": checks,
+        # The service rejects approval for the same failed checks, so showing
+        # them here spares the reviewer a click that would be rejected.
+        "blocking_failures": [(label, check) for label, check in checks if check.blocking and not check.passed],
+        "actions": services.allowed_actions(order, request.user),
+        "approve_form": _approve_form(),
+        "reject_form": _reject_form(),
+    }
+    return render(request, "sales/order_review.html", context)
 
 
 # -- transitions --------------------------------------------------------------
 
 
 def _transition(request, pk, action, **kwargs):
-    """Run the service of ``action`` on the order; report the outcome as a message and go back to the order."""
+    """Run the service of ``action`` on the order; report the outcome as a message and go back to the order.
+
+    A failure also redirects, so that reloading the page does not send the
+    request again.
+    """
     order = _visible_order(request, pk)
     try:
         result = TRANSITION_SERVICES[action](actor=request.user, order=order, **kwargs)
@@ -314,7 +320,14 @@ def order_ship(request, pk):
     if not form.is_valid():
         messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
         return redirect("sales:order_detail", pk=pk)
-    return _transition(request, pk, "ship", **form.cleaned_data)
+    return _transition(
+        request,
+        pk,
+        "ship",
+        carrier=form.cleaned_data["carrier"],
+        waybill_number=form.cleaned_data["waybill_number"],
+        warehouse=form.cleaned_data["warehouse"],
+    )
 
 
 @login_required
@@ -331,17 +344,16 @@ def order_cancel(request, pk):
 
 
 def _review_decision(request, pk, service, form_prefix, success_message):
+    """Approve or reject. A failure goes back to the review page as a message, or to the order for users who cannot review."""
     order = _visible_order(request, pk)
     form = REVIEW_FORMS[form_prefix](request.POST)
     try:
         service(actor=request.user, order=order, reason=form.reason_text())
     except DomainError as error:
         logger.warning("Order %s: %s failed for user %s: %s", order.pk, form_prefix, request.user.pk, error.code)
-        if not request.user.has_role(*REVIEW_ROLES):
-            report_domain_error(request, error)
-            return redirect("sales:order_detail", pk=order.pk)
-        add_domain_error(form, error)
-        return _render_review(request, order, **{f"{form_prefix}_form": form})
+        report_domain_error(request, error)
+        back = "sales:order_review" if request.user.has_role(*REVIEW_ROLES) else "sales:order_detail"
+        return redirect(back, pk=order.pk)
     messages.success(request, success_message % {"number": order.number})
     return redirect("sales:order_detail", pk=order.pk)
 

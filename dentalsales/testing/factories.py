@@ -124,14 +124,18 @@ def receive(product, warehouse, *, quantity, actor, expiry_days=720, lot_number=
     from dentalsales.inventory.services import receive_stock
 
     today = local_today()
+    production_date = today - datetime.timedelta(days=production_days_ago)
+    expiry_date = today + datetime.timedelta(days=expiry_days)
     return receive_stock(
         actor=actor,
         product=product,
         warehouse=warehouse,
         lot_number=lot_number or f"L{next(_lot_counter):06d}",
-        production_date=today - datetime.timedelta(days=production_days_ago),
-        expiry_date=today + datetime.timedelta(days=expiry_days),
+        production_date=production_date,
+        expiry_date=expiry_date,
         quantity=quantity,
+        # A lot that has expired by now is entered as received before it expired.
+        received_on=min(today, max(production_date, expiry_date)),
     )
 
 

@@ -77,3 +77,15 @@ def test_product_stock_per_lot(api, rep, logistics, warehouse, product):
     assert [lot["lot_number"] for lot in body["lots"]] == ["EARLY", "LATE"]
     assert set(body["lots"][0]) >= {"lot_number", "expiry_date", "on_hand", "available", "status"}
     assert body["lots"][0]["status"] == "available"
+
+
+def test_expired_lot_is_not_available(api, rep, logistics, warehouse, product):
+    f.receive(product, warehouse, quantity=7, actor=logistics, expiry_days=-2, production_days_ago=400, lot_number="OLD")
+    f.receive(product, warehouse, quantity=5, actor=logistics, expiry_days=300, lot_number="GOOD")
+
+    body = api(rep).get(f"/api/v1/products/{product.pk}/stock/").json()
+
+    assert (body["on_hand"], body["available"]) == (12, 5)
+    old = next(lot for lot in body["lots"] if lot["lot_number"] == "OLD")
+    assert old["is_expired"] is True
+    assert old["available"] == 0

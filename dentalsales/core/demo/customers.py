@@ -195,7 +195,11 @@ def _qualifications(rng, customer_type, uscc, place, state, today):
 
 
 def create_customers(*, users, today):
-    """Create the demo customers through ``create_customer``, each by its own representative; return them."""
+    """Create the demo customers through ``create_customer``; return them.
+
+    The supervisor enters them for the team's representatives, because
+    only a supervisor, a manager or finance may set credit limits.
+    """
     rng = random.Random("dentalsales-demo-customers")
     used_names = set()
     customers = []
@@ -216,7 +220,7 @@ def create_customers(*, users, today):
                 credit *= 2
             customers.append(
                 create_customer(
-                    actor=owner,
+                    actor=users["supervisor"],
                     owner=owner,
                     name=_name(rng, customer_type, place, used_names),
                     customer_type=customer_type,

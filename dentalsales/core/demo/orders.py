@@ -11,7 +11,10 @@ from dentalsales.customers.compliance import (
     qualification_problems,
 )
 from dentalsales.customers.models import CustomerType
-from dentalsales.inventory.selectors import eligible_available_by_product
+from dentalsales.inventory.selectors import (
+    eligible_available_by_product,
+    warehouses_with_open_reservations,
+)
 from dentalsales.sales import services as sales
 from dentalsales.sales.models import OrderChannel
 
@@ -158,12 +161,20 @@ def _run(context, number, scenario):
         return order
 
     shipping = {"actor": logistics, "order": order, "carrier": rng.choice(CARRIERS), "waybill_number": f"SF{rng.randint(10**11, 10**12 - 1)}"}
+    warehouses = warehouses_with_open_reservations(order)
     if scenario.state == "partially_shipped":
+        # Half of the first line from the first warehouse, so the rest stays reserved.
         first_line = order.lines.order_by("pk").first()
-        sales.ship_order(**shipping, quantities={first_line.pk: first_line.quantity})
+        reserved_there = sum(
+            allocation.open_quantity for allocation in first_line.allocations.filter(warehouse=warehouses[0])
+        )
+        quantity = max(1, min(reserved_there, first_line.quantity // 2))
+        sales.ship_order(**shipping, warehouse=warehouses[0], quantities={first_line.pk: quantity})
         order.refresh_from_db()
         return order
-    sales.ship_order(**shipping)
+    # One shipment per warehouse, as logistics dispatches them.
+    for warehouse in warehouses:
+        sales.ship_order(**shipping, warehouse=warehouse)
     order.refresh_from_db()
     if scenario.state == "completed":
         return sales.complete_order(actor=logistics, order=order)

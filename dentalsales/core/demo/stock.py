@@ -65,6 +65,9 @@ def receive_demo_stock(*, actor, products, warehouses, today):
                 production_date=production,
                 expiry_date=expiry,
                 quantity=_quantity(rng, product),
+                # Received soon after production, so that lots that have
+                # expired since then can be entered as past receipts.
+                received_on=min(today, production + datetime.timedelta(days=14)),
             )
             receipts += 1
     return receipts

@@ -193,9 +193,15 @@ def test_order_transitions_used_right_people(demo_output, db):
 
     assert rejected.rejection_reason
     assert rejected.status_changes.get(to_status=OrderStatus.REJECTED).actor.username == "supervisor"
-    assert all(order.shipments.count() == 1 for order in shipped)
+    assert all(order.shipments.count() >= 1 for order in shipped)
+    # One shipment is one dispatch, so it never mixes warehouses.
+    assert all(
+        len({line.warehouse_id for line in shipment.lines.all()}) == 1
+        for order in shipped
+        for shipment in order.shipments.all()
+    )
     assert all(order.created_by.username in {"rep", "rep2", "supervisor"} for order in SalesOrder.objects.all())
-    assert any(line.shipped_quantity == 0 for line in partial.lines.all())
+    assert any(line.shipped_quantity < line.quantity for line in partial.lines.all())
     assert all(
         order.status_changes.get(to_status=OrderStatus.APPROVED).actor != order.created_by
         for order in SalesOrder.objects.filter(status_changes__to_status=OrderStatus.APPROVED).distinct()

@@ -23,8 +23,6 @@ def new_customer(**overrides):
         "category": "general",
         "grade": "B",
         "region": "510104",
-        "credit_limit": "50000.00",
-        "payment_terms_days": 45,
         "min_shelf_life_days": 180,
         "uscc": f.valid_uscc(42),
         "qualifications": [{"kind": "medical_institution_licence", "number": "PDY0001", "valid_until": "2030-12-31"}],
@@ -41,7 +39,7 @@ def test_representative_creates_own_customer(api, rep):
     assert CONTRACT_FIELDS <= set(body)
     assert body["owner"] == rep.pk
     assert body["region"] == "510104"
-    assert body["credit_limit"] == "50000.00"
+    assert body["credit_limit"] == "0.00"
     assert body["code"].startswith("CU-")
     assert body["qualifications"] == [{"kind": "medical_institution_licence", "number": "PDY0001", "valid_until": "2030-12-31"}]
 
@@ -116,7 +114,7 @@ def test_visibility_per_role(api, rep, rep2, supervisor, manager, finance):
 
 
 def test_search_by_pinyin_initials(api, rep):
-    api(rep).post("/api/v1/customers/", new_customer(name="北京口腔医院"), format="json")
+    api(rep).post("/api/v1/customers/", new_customer(name="北京口腔医院", uscc=f.valid_uscc(44)), format="json")
     api(rep).post("/api/v1/customers/", new_customer(name="上海牙科诊所", uscc=f.valid_uscc(43)), format="json")
 
     names = [row["name"] for row in api(rep).get("/api/v1/customers/", {"search": "bjkq"}).json()["results"]]
@@ -124,17 +122,57 @@ def test_search_by_pinyin_initials(api, rep):
     assert names == ["北京口腔医院"]
 
 
-def test_update_replaces_qualifications(api, rep, customer):
-    expired = (local_today() - datetime.timedelta(days=3)).isoformat()
+def test_supervisor_sets_credit_terms(api, supervisor, rep):
+    response = api(supervisor).post(
+        "/api/v1/customers/", new_customer(owner=rep.pk, credit_limit="50000.00", payment_terms_days=45), format="json"
+    )
 
+    assert response.status_code == 201, response.json()
+    assert response.json()["credit_limit"] == "50000.00"
+    assert response.json()["payment_terms_days"] == 45
+
+
+def test_representative_cannot_raise_credit_limit(api, rep, customer):
+    response = api(rep).patch(f"/api/v1/customers/{customer.pk}/", {"credit_limit": "9999999.00"}, format="json")
+
+    assert response.status_code == 400
+    assert "credit_limit" in response.json()
+    customer.refresh_from_db()
+    assert str(customer.credit_limit) == "100000.00"
+
+
+def test_representative_cannot_change_qualifications(api, rep, customer):
     response = api(rep).patch(
         f"/api/v1/customers/{customer.pk}/",
-        {"qualifications": [{"kind": "medical_institution_licence", "number": "NEW-1", "valid_until": expired}]},
+        {"qualifications": [{"kind": "medical_institution_licence", "number": "FAKE", "valid_until": "2099-12-31"}]},
         format="json",
     )
 
+    assert response.status_code == 400
+    assert "qualifications" in response.json()
+    assert [q.number for q in customer.qualifications.all()] != ["FAKE"]
+
+
+def test_quality_officer_replaces_qualifications(api, quality, rep, customer):
+    expired = (local_today() - datetime.timedelta(days=3)).isoformat()
+    payload = [{"kind": "medical_institution_licence", "number": "NEW-1", "valid_until": expired}]
+
+    denied = api(rep).put(f"/api/v1/customers/{customer.pk}/qualifications/", payload, format="json")
+    response = api(quality).put(f"/api/v1/customers/{customer.pk}/qualifications/", payload, format="json")
+
+    assert denied.status_code == 403
     assert response.status_code == 200
     assert [q["number"] for q in response.json()["qualifications"]] == ["NEW-1"]
+
+
+def test_duplicate_uscc_refused(api, rep):
+    first = api(rep).post("/api/v1/customers/", new_customer(), format="json").json()
+
+    response = api(rep).post("/api/v1/customers/", new_customer(name="另一家诊所"), format="json")
+
+    assert response.status_code == 400
+    assert first["code"] in response.json()["uscc"][0]
+    assert Customer.objects.count() == 1
 
 
 def test_customer_list_query_count_is_fixed(api, manager, rep, django_assert_max_num_queries):
@@ -148,14 +186,14 @@ def test_customer_list_query_count_is_fixed(api, manager, rep, django_assert_max
     assert response.json()["count"] == 31
 
 
-def test_qualification_changes_are_kept_in_history(api, rep, customer):
+def test_qualification_changes_are_kept_in_history(api, quality, customer):
     from dentalsales.customers.models import Qualification
 
     before = Qualification.history.count()
 
-    api(rep).patch(
-        f"/api/v1/customers/{customer.pk}/",
-        {"qualifications": [{"kind": "medical_institution_licence", "number": "NEW-2", "valid_until": "2031-01-31"}]},
+    api(quality).put(
+        f"/api/v1/customers/{customer.pk}/qualifications/",
+        [{"kind": "medical_institution_licence", "number": "NEW-2", "valid_until": "2031-01-31"}],
         format="json",
     )
 

@@ -8,7 +8,11 @@ from dentalsales.core.errors import DomainError, InvalidInput, NotPermitted
 from dentalsales.core.timeutils import local_today
 from dentalsales.core.validators import uscc_check_character
 from dentalsales.customers.models import Customer, Qualification, QualificationKind
-from dentalsales.customers.services import create_customer, update_customer
+from dentalsales.customers.services import (
+    create_customer,
+    replace_qualifications,
+    update_customer,
+)
 from dentalsales.testing import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +27,10 @@ def new_customer(actor, **fields):
     data = {"name": "北京口腔医院", "customer_type": "dental_hospital", "category": "key", "grade": "A"}
     data.update(fields)
     return create_customer(actor=actor, **data)
+
+
+def next_year():
+    return local_today() + datetime.timedelta(days=365)
 
 
 def counts():
@@ -271,16 +279,31 @@ class TestQualifications:
         assert "qualifications[0].number" in caught.value.field_errors
         assert counts() == (0, 0)
 
-    def test_update_replaces_the_qualifications(self, rep):
+    def test_update_replaces_the_qualifications(self, rep, quality):
         customer = new_customer(rep, qualifications=[{"kind": QualificationKind.BUSINESS_LICENCE, "number": "OLD"}])
 
-        update_customer(
-            actor=rep,
+        replace_qualifications(
+            actor=quality,
             customer=customer,
             qualifications=[{"kind": QualificationKind.MEDICAL_INSTITUTION_LICENCE, "number": "NEW"}],
         )
 
         assert [q.number for q in customer.qualifications.all()] == ["NEW"]
+
+    def test_representative_cannot_change_existing_qualifications(self, rep):
+        customer = new_customer(rep, qualifications=[{"kind": QualificationKind.BUSINESS_LICENCE, "number": "OLD"}])
+
+        with pytest.raises(InvalidInput) as caught:
+            update_customer(
+                actor=rep,
+                customer=customer,
+                qualifications=[{"kind": QualificationKind.BUSINESS_LICENCE, "number": "OLD", "valid_until": next_year()}],
+            )
+        with pytest.raises(NotPermitted):
+            replace_qualifications(actor=rep, customer=customer, qualifications=[])
+
+        assert "qualifications" in caught.value.field_errors
+        assert [(q.number, q.valid_until) for q in customer.qualifications.all()] == [("OLD", None)]
 
     def test_update_without_qualifications_keeps_them(self, rep):
         customer = new_customer(rep, qualifications=[{"kind": QualificationKind.BUSINESS_LICENCE, "number": "KEEP"}])
@@ -291,14 +314,56 @@ class TestQualifications:
 
 
 class TestUpdate:
-    def test_fields_are_changed(self, rep):
+    def test_fields_are_changed(self, rep, supervisor):
         customer = new_customer(rep)
 
-        update_customer(actor=rep, customer=customer, credit_limit="5000.00", min_shelf_life_days=365)
+        update_customer(actor=rep, customer=customer, min_shelf_life_days=365)
+        update_customer(actor=supervisor, customer=customer, credit_limit="5000.00")
         customer.refresh_from_db()
 
         assert str(customer.credit_limit) == "5000.00"
         assert customer.min_shelf_life_days == 365
+
+    def test_representative_cannot_change_credit_terms(self, rep):
+        customer = new_customer(rep)
+
+        for field, value in (("credit_limit", "9999999.00"), ("payment_terms_days", 120)):
+            with pytest.raises(InvalidInput) as caught:
+                update_customer(actor=rep, customer=customer, **{field: value})
+            assert field in caught.value.field_errors
+
+        customer.refresh_from_db()
+        assert str(customer.credit_limit) == "0.00"
+        assert customer.payment_terms_days == 30
+
+    def test_representative_may_resend_unchanged_credit_terms(self, rep):
+        customer = new_customer(rep)
+
+        update_customer(actor=rep, customer=customer, credit_limit="0.00", payment_terms_days="30", name="新名字")
+        customer.refresh_from_db()
+
+        assert customer.name == "新名字"
+
+    def test_finance_changes_only_credit_terms(self, rep, finance):
+        customer = new_customer(rep)
+
+        update_customer(actor=finance, customer=customer, credit_limit="20000.00", payment_terms_days=60)
+        with pytest.raises(NotPermitted):
+            update_customer(actor=finance, customer=customer, name="改名")
+
+        customer.refresh_from_db()
+        assert str(customer.credit_limit) == "20000.00"
+        assert customer.payment_terms_days == 60
+        assert customer.name != "改名"
+
+    def test_uscc_of_another_customer_is_refused(self, rep):
+        first = new_customer(rep, uscc=f.valid_uscc(901))
+
+        with pytest.raises(InvalidInput) as caught:
+            new_customer(rep, uscc=first.uscc, name="另一家诊所")
+
+        assert first.uscc in str(caught.value)
+        assert first.code in str(caught.value)
 
     def test_a_representative_cannot_reassign_a_customer(self, rep, supervisor):
         customer = new_customer(rep)

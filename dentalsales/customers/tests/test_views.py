@@ -2,6 +2,7 @@
 
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -324,26 +325,35 @@ def test_supervisor_creates_a_customer_for_a_team_member(supervisor, rep):
     assert Customer.objects.get().owner == rep
 
 
-def test_edit_changes_fields_and_replaces_qualifications(rep):
-    customer = f.CustomerFactory(owner=rep, qualifications=[(QualificationKind.BUSINESS_LICENCE, None)])
-    data = form_data(
-        rep,
-        name="新名称口腔诊所",
-        uscc=customer.uscc,
-        **{
-            "qualifications-TOTAL_FORMS": "2",
-            "qualifications-INITIAL_FORMS": "1",
-            "qualifications-0-kind": "business_licence",
-            "qualifications-0-number": "OLD",
-            "qualifications-0-DELETE": "on",
-            "qualifications-1-kind": "medical_institution_licence",
-            "qualifications-1-number": "PDY-NEW",
-            "qualifications-1-valid_until": "2031-06-30",
-        },
-    )
-    del data["code"]
+def qualification_rows(*rows, initial=0):
+    """Return the POST fields of a qualification formset holding ``rows`` of (kind, number, valid_until[, delete])."""
+    data = {"qualifications-TOTAL_FORMS": str(len(rows)), "qualifications-INITIAL_FORMS": str(initial)}
+    for index, (kind, number, valid_until, *delete) in enumerate(rows):
+        data[f"qualifications-{index}-kind"] = kind
+        data[f"qualifications-{index}-number"] = number
+        data[f"qualifications-{index}-valid_until"] = valid_until
+        if delete:
+            data[f"qualifications-{index}-DELETE"] = "on"
+    return data
 
-    response = client_for(rep).post(reverse("customers:update", args=[customer.pk]), data)
+
+def edit_data(customer, **overrides):
+    data = form_data(customer.owner, uscc=customer.uscc, **overrides)
+    del data["code"]
+    return data
+
+
+def test_manager_changes_fields_and_replaces_qualifications(manager, rep):
+    customer = f.CustomerFactory(owner=rep, qualifications=[(QualificationKind.BUSINESS_LICENCE, None)])
+    data = edit_data(
+        customer,
+        name="新名称口腔诊所",
+        **qualification_rows(
+            ("business_licence", "OLD", "", "delete"), ("medical_institution_licence", "PDY-NEW", "2031-06-30"), initial=1
+        ),
+    )
+
+    response = client_for(manager).post(reverse("customers:update", args=[customer.pk]), data)
 
     assert response.status_code == 302
     customer.refresh_from_db()
@@ -351,12 +361,204 @@ def test_edit_changes_fields_and_replaces_qualifications(rep):
     assert list(customer.qualifications.values_list("kind", "number")) == [("medical_institution_licence", "PDY-NEW")]
 
 
-def test_edit_form_shows_existing_qualifications(rep):
-    customer = f.CustomerFactory(owner=rep, qualifications=[(QualificationKind.BUSINESS_LICENCE, None)])
+def test_edit_form_shows_existing_qualifications(manager):
+    customer = f.CustomerFactory(qualifications=[(QualificationKind.BUSINESS_LICENCE, None)])
 
-    formset = client_for(rep).get(reverse("customers:update", args=[customer.pk])).context["formset"]
+    formset = client_for(manager).get(reverse("customers:update", args=[customer.pk])).context["formset"]
 
     assert formset.initial == [{"kind": "business_licence", "number": f"PDY{customer.pk:05d}0", "valid_until": None}]
+
+
+# What each role may change
+
+
+def test_representative_sees_credit_terms_and_existing_qualifications_as_text(rep):
+    customer = f.CustomerFactory(owner=rep, credit_limit="80000.00", payment_terms_days=45)
+
+    response = client_for(rep).get(reverse("customers:update", args=[customer.pk]))
+
+    html = response.content.decode()
+    form = response.context["form"]
+    assert "credit_limit" not in form.fields
+    assert "payment_terms_days" not in form.fields
+    assert 'name="credit_limit"' not in html
+    assert 'data-read-only="credit_limit">80,000.00<' in html
+    assert 'data-read-only="payment_terms_days">45 days<' in html
+    assert response.context["formset"] is None
+    assert 'name="qualifications-TOTAL_FORMS"' not in html
+    assert f"PDY{customer.pk:05d}0" in html
+
+
+def test_representative_edit_keeps_credit_terms_and_qualifications(rep):
+    customer = f.CustomerFactory(owner=rep, credit_limit="80000.00", payment_terms_days=45)
+    before = list(customer.qualifications.values_list("kind", "number", "valid_until"))
+    data = edit_data(
+        customer,
+        name="新名称口腔诊所",
+        credit_limit="999999.00",
+        payment_terms_days="180",
+        **qualification_rows(("business_licence", "FORGED", "")),
+    )
+
+    response = client_for(rep).post(reverse("customers:update", args=[customer.pk]), data)
+
+    customer.refresh_from_db()
+    assert response.status_code == 302
+    assert customer.name == "新名称口腔诊所"
+    assert customer.credit_limit == Decimal("80000.00")
+    assert customer.payment_terms_days == 45
+    assert list(customer.qualifications.values_list("kind", "number", "valid_until")) == before
+
+
+def test_representative_creates_with_default_credit_terms_and_qualifications(rep):
+    form = client_for(rep).get(CREATE_URL)
+    data = form_data(
+        rep, credit_limit="50000.00", payment_terms_days="90", **qualification_rows(("business_licence", "BL-1", ""))
+    )
+
+    response = client_for(rep).post(CREATE_URL, data)
+
+    customer = Customer.objects.get()
+    html = form.content.decode()
+    assert 'data-read-only="credit_limit">0.00<' in html
+    assert 'data-read-only="payment_terms_days">30 days<' in html
+    assert 'name="qualifications-TOTAL_FORMS"' in html
+    assert response.status_code == 302
+    assert customer.credit_limit == 0
+    assert customer.payment_terms_days == 30
+    assert list(customer.qualifications.values_list("kind", "number")) == [("business_licence", "BL-1")]
+
+
+def test_supervisor_sets_credit_terms_but_not_existing_qualifications(supervisor, rep):
+    customer = f.CustomerFactory(owner=rep)
+    before = list(customer.qualifications.values_list("kind", "number", "valid_until"))
+    client = client_for(supervisor)
+
+    page = client.get(reverse("customers:update", args=[customer.pk]))
+    response = client.post(
+        reverse("customers:update", args=[customer.pk]),
+        edit_data(customer, credit_limit="120000.50", payment_terms_days="60", **qualification_rows(("business_licence", "X", ""))),
+    )
+
+    customer.refresh_from_db()
+    assert "credit_limit" in page.context["form"].fields
+    assert page.context["formset"] is None
+    assert response.status_code == 302
+    assert customer.credit_limit == Decimal("120000.50")
+    assert customer.payment_terms_days == 60
+    assert list(customer.qualifications.values_list("kind", "number", "valid_until")) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("credit_limit", "-100", "Credit limit must be 0 or more, not “-100”."),
+        ("credit_limit", "五万", "Credit limit must be 0 or more, not “五万”."),
+        ("credit_limit", "100.555", "Credit limit has at most 2 decimal places, not “100.555”."),
+        ("payment_terms_days", "1.5", "Payment terms must be a whole number of days, 0 or more, not “1.5”."),
+        ("payment_terms_days", "-30", "Payment terms must be a whole number of days, 0 or more, not “-30”."),
+    ],
+)
+def test_bad_credit_terms_are_named(supervisor, rep, field, value, message):
+    customer = f.CustomerFactory(owner=rep, credit_limit="80000.00", payment_terms_days=45)
+
+    response = client_for(supervisor).post(reverse("customers:update", args=[customer.pk]), edit_data(customer, **{field: value}))
+
+    customer.refresh_from_db()
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [message]
+    assert customer.credit_limit == Decimal("80000.00")
+    assert customer.payment_terms_days == 45
+
+
+def test_credit_limit_with_thousands_separators_is_accepted(supervisor, rep):
+    customer = f.CustomerFactory(owner=rep)
+
+    client_for(supervisor).post(reverse("customers:update", args=[customer.pk]), edit_data(customer, credit_limit="50,000"))
+
+    customer.refresh_from_db()
+    assert customer.credit_limit == Decimal("50000.00")
+
+
+def test_quality_officer_is_sent_from_the_edit_page_to_the_qualifications(quality, customer):
+    response = client_for(quality).get(reverse("customers:update", args=[customer.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:qualifications", args=[customer.pk])
+
+
+def test_quality_officer_cannot_change_other_fields(quality, customer):
+    response = client_for(quality).post(reverse("customers:update", args=[customer.pk]), edit_data(customer, name="改名"))
+
+    customer.refresh_from_db()
+    assert response.status_code == 302
+    assert customer.name != "改名"
+
+
+def test_quality_officer_replaces_qualifications(quality, customer):
+    url = reverse("customers:qualifications", args=[customer.pk])
+    client = client_for(quality)
+
+    page = client.get(url)
+    response = client.post(
+        url,
+        qualification_rows(
+            ("medical_institution_licence", f"PDY{customer.pk:05d}0", "", "delete"),
+            ("device_business_licence", "沪药监械经营许20230001号", "2029-03-31"),
+            initial=1,
+        ),
+    )
+
+    assert page.status_code == 200
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:detail", args=[customer.pk])
+    assert list(customer.qualifications.values_list("kind", "number", "valid_until")) == [
+        ("device_business_licence", "沪药监械经营许20230001号", datetime.date(2029, 3, 31))
+    ]
+
+
+def test_incomplete_row_on_the_qualifications_screen_changes_nothing(quality, customer):
+    before = list(customer.qualifications.values_list("kind", "number", "valid_until"))
+
+    response = client_for(quality).post(
+        reverse("customers:qualifications", args=[customer.pk]), qualification_rows(("business_licence", "", ""))
+    )
+
+    assert response.status_code == 200
+    assert response.context["formset"].forms[0].errors["number"]
+    assert list(customer.qualifications.values_list("kind", "number", "valid_until")) == before
+
+
+@pytest.mark.parametrize("persona", ["rep", "supervisor", "logistics", "finance"])
+def test_other_roles_cannot_replace_qualifications(persona, request, customer):
+    user = request.getfixturevalue(persona)
+    before = list(customer.qualifications.values_list("kind", "number", "valid_until"))
+    url = reverse("customers:qualifications", args=[customer.pk])
+    client = client_for(user)
+
+    page = client.get(url)
+    response = client.post(url, qualification_rows(("business_licence", "FORGED", "")))
+
+    assert page.status_code == 403
+    assert response.status_code == 403
+    assert list(customer.qualifications.values_list("kind", "number", "valid_until")) == before
+
+
+@pytest.mark.parametrize(
+    ("persona", "edit", "qualifications"),
+    [
+        ("rep", True, False),
+        ("supervisor", True, False),
+        ("manager", True, True),
+        ("quality", False, True),
+        ("finance", False, False),
+    ],
+)
+def test_detail_buttons_follow_the_role(persona, edit, qualifications, request, customer):
+    html = client_for(request.getfixturevalue(persona)).get(reverse("customers:detail", args=[customer.pk])).content.decode()
+
+    assert ('data-testid="edit-customer"' in html) is edit
+    assert ('data-testid="edit-qualifications"' in html) is qualifications
 
 
 # Detail
@@ -380,6 +582,76 @@ def test_detail_shows_region_expired_qualification_and_orders(rep, product):
     assert html.count("data-expired") == 1
     assert reverse("sales:order_detail", args=[order.pk]) in html
     assert list(response.context["recent_orders"]) == [order]
+
+
+def test_recent_orders_show_their_line_count(rep, product):
+    customer = f.CustomerFactory(owner=rep)
+    order = f.make_order(actor=rep, customer=customer, lines=[(product, 2), (f.ProductFactory(), 1), (f.ProductFactory(), 4)])
+
+    response = client_for(rep).get(reverse("customers:detail", args=[customer.pk]))
+
+    html = response.content.decode()
+    row = html[html.index(reverse("sales:order_detail", args=[order.pk])) :]
+    assert response.context["recent_orders"][0].line_count == 3
+    assert '<td class="num">3</td>' in row[: row.index("</tr>")]
+
+
+def history_rows(response):
+    return [(entry["kind"], entry["subject"], entry["user"], entry["fields"]) for entry in response.context["history"]]
+
+
+def test_detail_lists_the_change_history(manager, quality, rep):
+    create = client_for(manager).post(
+        CREATE_URL, form_data(rep, name="上海齿科门诊部", **qualification_rows(("business_licence", "BL-1", "")))
+    )
+    customer = Customer.objects.get()
+    client_for(manager).post(
+        reverse("customers:update", args=[customer.pk]),
+        edit_data(customer, name="上海齿科门诊部（徐汇）", credit_limit="60000.00", **qualification_rows(("business_licence", "BL-1", ""), initial=1)),
+    )
+    client_for(quality).post(
+        reverse("customers:qualifications", args=[customer.pk]),
+        qualification_rows(("business_licence", "BL-1", "", "delete"), ("business_licence", "BL-2", "2030-01-31"), initial=1),
+    )
+
+    response = client_for(rep).get(reverse("customers:detail", args=[customer.pk]))
+
+    html = response.content.decode()
+    assert create.status_code == 302
+    assert history_rows(response) == [
+        ("+", "Qualification: Business licence BL-2", quality, []),
+        ("-", "Qualification: Business licence BL-1", quality, []),
+        ("~", "Customer", manager, ["Credit limit", "Name"]),
+        ("+", "Qualification: Business licence BL-1", manager, []),
+        ("+", "Customer", manager, []),
+    ]
+    assert 'data-history-kind="~"' in html
+    assert "Credit limit; Name" in html
+    assert "Changed" in html
+
+
+@pytest.mark.parametrize("changes", [3, 30])
+def test_detail_history_runs_a_fixed_number_of_queries(changes, rep, product, django_assert_max_num_queries):
+    customer = f.CustomerFactory(owner=rep)
+    qualification = customer.qualifications.get()
+    for index in range(changes):
+        customer.contact_name = f"联系人{index}"
+        customer.save()
+        qualification.number = f"PDY-{index}"
+        qualification.save()
+    f.make_order(actor=rep, customer=customer, lines=[(product, 2)])
+    client = client_for(rep)
+
+    # session, user, groups, customer, qualifications, orders, line counts,
+    # and for each of the customer and its qualifications: the latest
+    # records with their users, and the records before them.
+    with django_assert_max_num_queries(11):
+        response = client.get(reverse("customers:detail", args=[customer.pk]))
+
+    assert response.status_code == 200
+    assert len(response.context["history"]) == min(20, 2 + 2 * changes)
+    assert response.context["history"][0]["fields"] == ["Number"]
+    assert response.context["history"][1]["fields"] == ["Receiving contact"]
 
 
 # JSON endpoints

@@ -38,6 +38,8 @@ def test_logistics_receives_stock(api, logistics, product, warehouse):
         ({"quantity": -5}, "quantity", "-5"),
         ({"quantity": 2.5}, "quantity", "2.5"),
         ({"expiry_date": "2026-10-01"}, "expiry_date", "2026-10-01"),
+        ({"production_date": "2099-01-01", "expiry_date": "2101-01-01"}, "production_date", "2099-01-01"),
+        ({"production_date": "2020-01-01", "expiry_date": "2021-01-01"}, "expiry_date", "2021-01-01"),
     ],
 )
 def test_bad_receipt_changes_nothing(api, logistics, product, warehouse, overrides, field, value):

@@ -16,7 +16,13 @@ from dentalsales.accounts.models import User
 from dentalsales.accounts.roles import Role
 from dentalsales.core.errors import InsufficientStock
 from dentalsales.core.timeutils import local_today
-from dentalsales.inventory.models import Allocation, GoodsReceipt, Lot, StockBalance, StockLedgerEntry
+from dentalsales.inventory.models import (
+    Allocation,
+    GoodsReceipt,
+    Lot,
+    StockBalance,
+    StockLedgerEntry,
+)
 from dentalsales.inventory.services import receive_stock
 from dentalsales.sales.models import OrderStatus, SalesOrder
 from dentalsales.sales.services import approve_order, release_order, submit_order

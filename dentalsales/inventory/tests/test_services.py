@@ -21,7 +21,13 @@ from dentalsales.inventory.models import (
 from dentalsales.inventory.selectors import eligible_available_by_product, product_stock
 from dentalsales.inventory.services import receive_stock
 from dentalsales.sales.models import OrderStatus, OrderStatusChange
-from dentalsales.sales.services import approve_order, cancel_order, release_order, ship_order, submit_order
+from dentalsales.sales.services import (
+    approve_order,
+    cancel_order,
+    release_order,
+    ship_order,
+    submit_order,
+)
 from dentalsales.testing import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -279,9 +285,9 @@ class TestLedger:
         cancelled = approved_order(people, customer, [(product, 10)])
         release_order(actor=people.logistics, order=shipped)
         release_order(actor=people.logistics, order=cancelled)
-        ship_order(actor=people.logistics, order=shipped, quantities={shipped.lines.get().pk: 25})
+        ship_order(carrier="顺丰速运", actor=people.logistics, order=shipped, quantities={shipped.lines.get().pk: 25})
         cancel_order(actor=people.manager, order=cancelled, reason="Customer changed their mind")
-        ship_order(actor=people.logistics, order=shipped)
+        ship_order(carrier="顺丰速运", actor=people.logistics, order=shipped)
 
         assert_balances_match_ledger_and_allocations()
         assert dict(StockBalance.objects.values_list("lot__lot_number", "on_hand")) == {"EARLY": 0, "LATE": 25}
@@ -294,7 +300,7 @@ class TestLedger:
         order = approved_order(people, customer, [(product, 12)])
         release_order(actor=people.logistics, order=order)
 
-        shipment = ship_order(actor=people.logistics, order=order)
+        shipment = ship_order(carrier="顺丰速运", actor=people.logistics, order=order)
 
         entry = StockLedgerEntry.objects.get(reason=LedgerReason.SHIPMENT)
         assert (entry.quantity, entry.reference, entry.created_by) == (-12, shipment.number, people.logistics)

@@ -10,7 +10,12 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from dentalsales.core.timeutils import local_today
-from dentalsales.inventory.models import GoodsReceipt, Lot, StockBalance, StockLedgerEntry
+from dentalsales.inventory.models import (
+    GoodsReceipt,
+    Lot,
+    StockBalance,
+    StockLedgerEntry,
+)
 from dentalsales.sales import services as sales
 from dentalsales.testing import factories as f
 
@@ -240,6 +245,16 @@ def test_shipment_detail_lists_lines(rep, shipments):
     assert response.status_code == 200
     assert response.context["total_quantity"] == 2
     assert reverse("inventory:delivery_note", args=[own.pk]) in response.content.decode()
+
+
+def test_shipment_detail_keeps_dates_on_one_line(rep, shipments):
+    own, _ = shipments
+    line = own.lines.get()
+
+    html = client_for(rep).get(reverse("inventory:shipment_detail", args=[own.pk])).content.decode()
+
+    assert f'<td class="text-nowrap">{line.production_date:%Y-%m-%d}</td>' in html
+    assert f'<td class="text-nowrap">{line.expiry_date:%Y-%m-%d}</td>' in html
 
 
 @override_settings(

@@ -49,7 +49,34 @@ def test_unauthenticated_request_refused(db):
     from rest_framework.test import APIClient
 
     response = APIClient().get("/api/v1/orders/")
-    assert response.status_code in (401, 403)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_not_found_is_translated(api, rep):
+    response = api(rep).get("/api/v1/orders/99999/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 404
+    assert "SalesOrder" not in response.json()["detail"]
+    assert "未找到" in response.json()["detail"]
+
+
+def test_malformed_json_is_refused_plainly(api, rep):
+    response = api(rep).post("/api/v1/orders/", data="{customer: 1", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The request body is not valid JSON."
+
+
+def test_validation_error_carries_detail_and_code(api, rep):
+    response = api(rep).post("/api/v1/orders/", {"channel": "phone"}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert "customer" in body
+    assert body["detail"].startswith("customer") or body["detail"].startswith("lines")
 
 
 def test_order_create_contract(api, rep, customer, stocked_product):
@@ -311,12 +338,15 @@ def test_partial_ship_by_lines(api, rep, supervisor, logistics, customer, stocke
     api(logistics).post(f"{order_url}/release/")
     line_id = order["lines"][0]["id"]
 
-    too_many = api(logistics).post(f"{order_url}/ship/", {"lines": [{"order_line": line_id, "quantity": 11}]}, format="json")
+    too_many = api(logistics).post(f"{order_url}/ship/", {"carrier": "顺丰速运", "lines": [{"order_line": line_id, "quantity": 11}]}, format="json")
     assert too_many.status_code == 400
-    first = api(logistics).post(f"{order_url}/ship/", {"lines": [{"order_line": line_id, "quantity": 4}]}, format="json")
+    first = api(logistics).post(f"{order_url}/ship/", {"carrier": "顺丰速运", "lines": [{"order_line": line_id, "quantity": 4}]}, format="json")
     assert first.status_code == 201
     assert api(rep).get(order_url + "/").json()["status"] == "partially_shipped"
-    second = api(logistics).post(f"{order_url}/ship/", {}, format="json")
+    no_carrier = api(logistics).post(f"{order_url}/ship/", {}, format="json")
+    assert no_carrier.status_code == 400
+    assert "carrier" in no_carrier.json()
+    second = api(logistics).post(f"{order_url}/ship/", {"carrier": "京东物流"}, format="json")
     assert second.json()["lines"][0]["quantity"] == 6
     assert api(rep).get(order_url + "/").json()["status"] == "shipped"
     assert api(logistics).post(f"{order_url}/complete/").json()["status"] == "completed"
@@ -372,3 +402,41 @@ def test_line_changes_are_kept_in_history(api, rep, customer, stocked_product):
 
     assert SalesOrderLine.history.filter(order_id=order["id"], history_type="-", quantity=1).count() == 1
     assert SalesOrderLine.history.filter(order_id=order["id"], history_type="+", quantity=7).count() == 1
+
+
+def test_shipment_from_two_warehouses_needs_a_choice(api, rep, supervisor, logistics, customer, product):
+    near = f.WarehouseFactory(code="WH1")
+    far = f.WarehouseFactory(code="WH2", name="成都西南仓")
+    f.receive(product, near, quantity=3, actor=logistics, expiry_days=300, lot_number="NEAR")
+    f.receive(product, far, quantity=10, actor=logistics, expiry_days=600, lot_number="FAR")
+    order_id = post_order(api(rep), customer, product, quantity=5, unit_price="130").json()["id"]
+    order_url = f"/api/v1/orders/{order_id}"
+    api(rep).post(f"{order_url}/submit/")
+    api(supervisor).post(f"{order_url}/approve/", {}, format="json")
+    api(logistics).post(f"{order_url}/release/")
+
+    unchosen = api(logistics).post(f"{order_url}/ship/", {"carrier": "顺丰速运"}, format="json")
+    first = api(logistics).post(f"{order_url}/ship/", {"carrier": "顺丰速运", "warehouse": near.pk}, format="json")
+    status_after_first = api(rep).get(order_url + "/").json()["status"]
+    second = api(logistics).post(f"{order_url}/ship/", {"carrier": "德邦", "warehouse": far.pk}, format="json")
+
+    assert unchosen.status_code == 400
+    assert "warehouse" in unchosen.json()
+    assert [line["lot_number"] for line in first.json()["lines"]] == ["NEAR"]
+    assert status_after_first == "partially_shipped"
+    assert [(line["lot_number"], line["quantity"]) for line in second.json()["lines"]] == [("FAR", 2)]
+    assert api(rep).get(order_url + "/").json()["status"] == "shipped"
+
+
+def test_idempotency_key_reused_for_other_values_is_409(api, rep, customer, stocked_product):
+    client = api(rep)
+    first = post_order(client, customer, stocked_product, quantity=5, headers={"Idempotency-Key": "reuse-1"})
+    same_values = post_order(client, customer, stocked_product, quantity=5, headers={"Idempotency-Key": "reuse-1"})
+    other_values = post_order(client, customer, stocked_product, quantity=6, headers={"Idempotency-Key": "reuse-1"})
+
+    assert first.status_code == 201
+    assert same_values.status_code == 200
+    assert other_values.status_code == 409
+    assert other_values.json()["code"] == "idempotency_key_reused"
+    assert first.json()["number"] in other_values.json()["detail"]
+    assert SalesOrder.objects.count() == 1

@@ -101,7 +101,7 @@ def test_ship_racing_cancel_one_wins(rep, supervisor, manager, logistics, custom
         orders.append(order)
     calls = []
     for order in orders:
-        calls.append(lambda order=order: ship_order(actor=fresh(logistics), order=order))
+        calls.append(lambda order=order: ship_order(carrier="顺丰速运", actor=fresh(logistics), order=order))
         calls.append(lambda order=order: cancel_order(actor=fresh(manager), order=order, reason="Customer withdrew"))
 
     outcomes = run_together(calls)

@@ -186,7 +186,7 @@ class TestCredit:
     def test_a_partly_shipped_order_counts_only_its_unshipped_part(self, rep, supervisor, logistics, customer, stocked_product):
         other = approved(rep, supervisor, customer, [(stocked_product, 5)])
         release_order(actor=logistics, order=other)
-        ship_order(actor=logistics, order=other, quantities={other.lines.get().pk: 2})
+        ship_order(carrier="顺丰速运", actor=logistics, order=other, quantities={other.lines.get().pk: 2})
         order = submitted(rep, customer, [(stocked_product, 3)])
 
         assert open_order_exposure(customer, exclude_order=order) == D("390.00")
@@ -195,7 +195,7 @@ class TestCredit:
     def test_a_fully_shipped_order_no_longer_counts(self, rep, supervisor, logistics, customer, stocked_product):
         other = approved(rep, supervisor, customer, [(stocked_product, 5)])
         release_order(actor=logistics, order=other)
-        ship_order(actor=logistics, order=other)
+        ship_order(carrier="顺丰速运", actor=logistics, order=other)
 
         assert open_order_exposure(customer) == D("0.00")
 

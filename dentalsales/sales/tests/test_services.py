@@ -59,9 +59,9 @@ def perform(action, order, people):
     if action == "release":
         return release_order(actor=people.logistics, order=order)
     if action == "ship":
-        return ship_order(actor=people.logistics, order=order)
+        return ship_order(carrier="顺丰速运", actor=people.logistics, order=order)
     if action == "ship_part":
-        return ship_order(actor=people.logistics, order=order, quantities={order.lines.get().pk: 4})
+        return ship_order(carrier="顺丰速运", actor=people.logistics, order=order, quantities={order.lines.get().pk: 4})
     if action == "complete":
         return complete_order(actor=people.logistics, order=order)
     if action == "cancel":
@@ -194,7 +194,7 @@ class TestRoles:
             "approve": lambda: approve_order(actor=actor, order=order, reason="ok"),
             "reject": lambda: reject_order(actor=actor, order=order, reason="no"),
             "release": lambda: release_order(actor=actor, order=order),
-            "ship": lambda: ship_order(actor=actor, order=order),
+            "ship": lambda: ship_order(carrier="顺丰速运", actor=actor, order=order),
             "complete": lambda: complete_order(actor=actor, order=order),
             "cancel": lambda: cancel_order(actor=actor, order=order, reason="no"),
         }
@@ -377,7 +377,7 @@ class TestShip:
     def test_shipment_lines_are_snapshots(self, people, customer, two_lots):
         order = f.make_order(actor=people.rep, customer=customer, lines=[(two_lots, 3)])
         bring_to(order, S.RELEASED, people)
-        shipment = ship_order(actor=people.logistics, order=order)
+        shipment = ship_order(carrier="顺丰速运", actor=people.logistics, order=order)
         original_number = two_lots.registration_number
 
         Product.objects.filter(pk=two_lots.pk).update(registration_number="粤械注准20242179999", name="新名称")
@@ -390,7 +390,7 @@ class TestShip:
         order = f.make_order(actor=people.rep, customer=customer, lines=[(two_lots, 10)])
         bring_to(order, S.RELEASED, people)
 
-        shipment = ship_order(actor=people.logistics, order=order)
+        shipment = ship_order(carrier="顺丰速运", actor=people.logistics, order=order)
 
         balances = dict(StockBalance.objects.values_list("lot__lot_number", "on_hand"))
         assert balances == {"EARLY": 0, "LATE": 15}
@@ -404,10 +404,10 @@ class TestShip:
         bring_to(order, S.RELEASED, people)
         line = order.lines.get()
 
-        first = ship_order(actor=people.logistics, order=order, quantities={line.pk: 4})
+        first = ship_order(carrier="顺丰速运", actor=people.logistics, order=order, quantities={line.pk: 4})
         order.refresh_from_db()
         status_after_first = order.status
-        second = ship_order(actor=people.logistics, order=order)
+        second = ship_order(carrier="顺丰速运", actor=people.logistics, order=order)
         order.refresh_from_db()
         status_after_second = order.status
         complete_order(actor=people.logistics, order=order)
@@ -428,7 +428,7 @@ class TestShip:
         bring_to(order, S.RELEASED, people)
         first_line, second_line = order.lines.order_by("id")
 
-        ship_order(actor=people.logistics, order=order, quantities={first_line.pk: 3, second_line.pk: 0})
+        ship_order(carrier="顺丰速运", actor=people.logistics, order=order, quantities={first_line.pk: 3, second_line.pk: 0})
 
         order.refresh_from_db()
         assert order.status == S.PARTIALLY_SHIPPED
@@ -440,7 +440,7 @@ class TestShip:
         before = order_snapshot(order)
 
         with pytest.raises(InvalidInput) as caught:
-            ship_order(actor=people.logistics, order=order, quantities={order.lines.get().pk: quantity})
+            ship_order(carrier="顺丰速运", actor=people.logistics, order=order, quantities={order.lines.get().pk: quantity})
 
         assert f"{quantity}" in caught.value.field_errors["lines"][0]
         assert order_snapshot(order) == before
@@ -451,7 +451,7 @@ class TestShip:
         before = order_snapshot(order)
 
         with pytest.raises(InvalidInput):
-            ship_order(actor=people.logistics, order=order, quantities={order.lines.get().pk: 0})
+            ship_order(carrier="顺丰速运", actor=people.logistics, order=order, quantities={order.lines.get().pk: 0})
 
         assert order_snapshot(order) == before
 
@@ -462,7 +462,7 @@ class TestShip:
         before = order_snapshot(order)
 
         with pytest.raises(InvalidInput):
-            ship_order(actor=people.logistics, order=order, quantities={other.lines.get().pk: 1})
+            ship_order(carrier="顺丰速运", actor=people.logistics, order=order, quantities={other.lines.get().pk: 1})
 
         assert order_snapshot(order) == before
 
@@ -473,7 +473,7 @@ class TestShip:
         before = order_snapshot(order)
 
         with pytest.raises(InvalidInput):
-            ship_order(actor=people.logistics, order=order, quantities={order.lines.get().pk: quantity})
+            ship_order(carrier="顺丰速运", actor=people.logistics, order=order, quantities={order.lines.get().pk: quantity})
 
         assert order_snapshot(order) == before
 
@@ -759,12 +759,26 @@ class TestIdempotency:
         )
 
         second, created = create_order(
-            actor=rep, customer=customer, channel="email", lines=[{"product": product, "quantity": 9}], idempotency_key=" k1 "
+            actor=rep, customer=customer, channel="phone", lines=[{"product": product.pk, "quantity": "2"}], idempotency_key=" k1 "
         )
 
         assert created is False
         assert second.pk == first.pk
-        assert (second.channel, second.lines.get().quantity) == ("phone", 2)
+        assert SalesOrder.objects.count() == 1
+
+    def test_key_reused_with_other_values_is_refused(self, rep, customer, product):
+        first, _ = create_order(
+            actor=rep, customer=customer, channel="phone", lines=[{"product": product, "quantity": 2}], idempotency_key="k1"
+        )
+
+        with pytest.raises(InvalidTransition) as caught:
+            create_order(
+                actor=rep, customer=customer, channel="email", lines=[{"product": product, "quantity": 9}], idempotency_key="k1"
+            )
+
+        assert caught.value.code == "idempotency_key_reused"
+        first.refresh_from_db()
+        assert (first.channel, first.lines.get().quantity) == ("phone", 2)
         assert SalesOrder.objects.count() == 1
 
     def test_different_users_with_the_same_key_get_two_orders(self, rep, supervisor, customer, product):

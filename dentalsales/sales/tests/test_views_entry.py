@@ -133,6 +133,33 @@ def test_five_decimal_price_error_beside_price(client, rep, customer, product):
     assert "4 decimal places" in errors[0]
 
 
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        ("1.5", "Quantity must be a whole number from 1 to 100000, not “1.5”."),
+        ("abc", "Quantity must be a whole number from 1 to 100000, not “abc”."),
+    ],
+)
+def test_quantity_that_is_not_a_whole_number_is_named(client, rep, customer, product, quantity, message):
+    client.force_login(rep)
+
+    response = client.post(reverse("sales:order_create"), order_post_data(customer, [(product, quantity, "")]))
+
+    assert response.status_code == 200
+    assert SalesOrder.objects.count() == 0
+    assert line_errors(response, 0, "quantity") == [message]
+
+
+def test_price_that_is_not_a_number_is_named(client, rep, customer, product):
+    client.force_login(rep)
+
+    response = client.post(reverse("sales:order_create"), order_post_data(customer, [(product, 2, "12,5元")]))
+
+    assert response.status_code == 200
+    assert SalesOrder.objects.count() == 0
+    assert line_errors(response, 0, "unit_price") == ["“12,5元” is not a price."]
+
+
 def test_unknown_product_is_named_beside_the_product(client, rep, customer, product):
     client.force_login(rep)
 

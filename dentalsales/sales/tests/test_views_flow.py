@@ -137,29 +137,83 @@ def test_failed_soft_check_needs_a_reason(client, rep, supervisor, customer, sto
     accepted = client.post(action_url("approve", order), {"approve-reason": "Tender price agreed with the clinic."})
     order.refresh_from_db()
 
-    assert 'data-check="price" data-passed="false" data-blocking="false"' in page.content.decode()
-    assert refused.status_code == 200
-    assert refused.context["approve_form"].errors["reason"] == ["Some checks failed; give the reason for approving anyway."]
+    html = page.content.decode()
+    assert 'data-check="price" data-passed="false" data-blocking="false"' in html
+    assert 'data-testid="approval-blocked"' not in html
+    assert refused.status_code == 302
+    assert refused["Location"] == action_url("review", order)
+    assert messages_of(refused) == ["Some checks failed; give the reason for approving anyway."]
     assert status_after_refusal == OrderStatus.SUBMITTED
     assert accepted.status_code == 302
     assert order.status == OrderStatus.APPROVED
     assert order.review_note == "Tender price agreed with the clinic."
 
 
-def test_failed_hard_check_blocks_approval(client, rep, supervisor, stocked_product):
+@pytest.fixture
+def blocked(rep, stocked_product):
+    """A submitted order whose credit check, a blocking one, fails."""
     poor_customer = f.CustomerFactory(owner=rep, credit_limit=Decimal("100.00"))
     order = f.make_order(actor=rep, customer=poor_customer, lines=[(stocked_product, 10)])
-    services.submit_order(actor=rep, order=order)
+    return services.submit_order(actor=rep, order=order)
+
+
+def approve_button(html):
+    """Return the approve form's submit button tag."""
+    form = html[html.index('data-testid="approve-form"') :]
+    form = form[: form.index("</form>")]
+    start = form.index('<button class="btn btn-success"')
+    return form[start : form.index(">", start) + 1]
+
+
+def test_review_page_of_a_blocked_order_disables_approval(client, supervisor, blocked):
     client.force_login(supervisor)
 
-    page = client.get(action_url("review", order))
-    response = client.post(action_url("approve", order), {"approve-reason": "Customer pays soon."})
+    response = client.get(action_url("review", blocked))
 
-    order.refresh_from_db()
-    assert 'data-check="credit" data-passed="false" data-blocking="true"' in page.content.decode()
+    html = response.content.decode()
+    note = html[html.index('data-testid="approval-blocked"') :]
+    reject_form = html[html.index('data-testid="reject-form"') :]
+    reject_form = reject_form[: reject_form.index("</form>")]
     assert response.status_code == 200
-    assert order.status == OrderStatus.SUBMITTED
-    assert response.context["approve_form"].non_field_errors()[0].startswith("Approval is blocked:")
+    assert 'data-check="credit" data-passed="false" data-blocking="true"' in html
+    assert " disabled" in approve_button(html)
+    assert "Approval is blocked until these checks pass:" in note
+    assert "exceeds the credit limit 100.00" in note
+    assert "disabled" not in reject_form
+
+
+def test_review_page_of_a_clean_order_enables_approval(client, supervisor, submitted):
+    client.force_login(supervisor)
+
+    html = client.get(action_url("review", submitted)).content.decode()
+
+    assert "disabled" not in approve_button(html)
+    assert 'data-testid="approval-blocked"' not in html
+
+
+def test_failed_hard_check_blocks_approval(client, supervisor, blocked):
+    client.force_login(supervisor)
+
+    response = client.post(action_url("approve", blocked), {"approve-reason": "Customer pays soon."})
+
+    blocked.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == action_url("review", blocked)
+    assert blocked.status == OrderStatus.SUBMITTED
+    assert OrderStatusChange.objects.filter(order=blocked, to_status=OrderStatus.APPROVED).count() == 0
+    assert len(messages_of(response)) == 1
+    assert messages_of(response)[0].startswith("Approval is blocked:")
+
+
+def test_refused_approval_is_shown_once_after_the_redirect(client, supervisor, blocked):
+    client.force_login(supervisor)
+
+    response = client.post(action_url("approve", blocked), {"approve-reason": ""}, follow=True)
+    reloaded = client.get(action_url("review", blocked))
+
+    assert response.redirect_chain == [(action_url("review", blocked), 302)]
+    assert "Approval is blocked:" in response.content.decode()
+    assert "Approval is blocked:" not in reloaded.content.decode()
 
 
 def test_supervisor_rejects_with_a_reason(client, rep, supervisor, submitted):
@@ -183,9 +237,10 @@ def test_reject_without_reason_is_refused(client, supervisor, submitted):
     response = client.post(action_url("reject", submitted), {"reject-reason": ""})
 
     submitted.refresh_from_db()
-    assert response.status_code == 200
+    assert response.status_code == 302
+    assert response["Location"] == action_url("review", submitted)
     assert submitted.status == OrderStatus.SUBMITTED
-    assert response.context["reject_form"].errors["reason"] == ["Give the reason for rejecting the order."]
+    assert messages_of(response) == ["Give the reason for rejecting the order."]
 
 
 def test_reviewer_cannot_approve_own_order(client, supervisor, stocked_product):
@@ -197,10 +252,10 @@ def test_reviewer_cannot_approve_own_order(client, supervisor, stocked_product):
     response = client.post(action_url("approve", order), {"approve-reason": ""})
 
     order.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == action_url("review", order)
     assert order.status == OrderStatus.SUBMITTED
-    assert response.context["approve_form"].non_field_errors() == [
-        "You entered this order yourself; another reviewer must approve it."
-    ]
+    assert messages_of(response) == ["You entered this order yourself; another reviewer must approve it."]
 
 
 def test_logistics_releases_and_sees_the_allocated_lots(client, logistics, approved):
@@ -326,3 +381,120 @@ def test_whole_flow_ends_with_a_linked_delivery_note(client, rep, supervisor, lo
     assert reverse("inventory:delivery_note", args=[shipment.pk]) in html
     assert shipment.number in html
     assert changes == ["draft", "submitted", "approved", "released", "shipped", "completed"]
+
+
+# -- the ship form --------------------------------------------------------------
+
+
+@pytest.fixture
+def split_order(rep, supervisor, logistics, customer):
+    """A released order of 15 units reserved in two warehouses: 10 in 上海中心仓 (expiring first) and 5 in 北京仓.
+
+    A third warehouse holds stock of the product but no reservation.
+    """
+    product = f.ProductFactory()
+    shanghai = f.WarehouseFactory(code="WH1", name="上海中心仓")
+    beijing = f.WarehouseFactory(code="WH2", name="北京仓")
+    guangzhou = f.WarehouseFactory(code="WH3", name="广州仓")
+    f.receive(product, shanghai, quantity=10, actor=logistics, expiry_days=300)
+    f.receive(product, beijing, quantity=10, actor=logistics, expiry_days=400)
+    f.receive(product, guangzhou, quantity=10, actor=logistics, expiry_days=500)
+    order = f.make_order(actor=rep, customer=customer, lines=[(product, 15)])
+    services.submit_order(actor=rep, order=order)
+    services.approve_order(actor=supervisor, order=order)
+    services.release_order(actor=logistics, order=order)
+    return order, shanghai, beijing, guangzhou
+
+
+def test_ship_form_asks_for_carrier_and_offers_only_reserving_warehouses(client, logistics, split_order):
+    order, shanghai, beijing, guangzhou = split_order
+    client.force_login(logistics)
+
+    response = client.get(action_url("detail", order))
+
+    form = response.context["ship_form"]
+    html = response.content.decode()
+    assert [value for value, _ in form.fields["warehouse"].widget.choices] == ["", shanghai.pk, beijing.pk]
+    assert form["warehouse"].value() is None
+    assert 'name="carrier"' in html
+    assert form.fields["carrier"].widget.attrs["required"] is True
+    assert guangzhou.name not in html
+
+
+def test_ship_form_preselects_the_only_reserving_warehouse(client, logistics, released, warehouse):
+    client.force_login(logistics)
+
+    form = client.get(action_url("detail", released)).context["ship_form"]
+
+    assert [value for value, _ in form.fields["warehouse"].widget.choices] == [warehouse.pk]
+    assert form["warehouse"].value() == warehouse.pk
+
+
+def test_ship_form_is_not_offered_to_representatives(client, rep, released):
+    client.force_login(rep)
+
+    response = client.get(action_url("detail", released))
+
+    assert response.context["ship_form"] is None
+    assert 'data-testid="ship-form"' not in response.content.decode()
+
+
+def test_shipping_from_two_warehouses_needs_a_choice(client, logistics, split_order):
+    order, *_ = split_order
+    client.force_login(logistics)
+
+    response = client.post(action_url("ship", order), {"carrier": "顺丰速运", "waybill_number": "SF1", "warehouse": ""})
+
+    order.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == action_url("detail", order)
+    assert order.status == OrderStatus.RELEASED
+    assert Shipment.objects.filter(order=order).count() == 0
+    assert len(messages_of(response)) == 1
+    assert "choose the warehouse this shipment leaves from" in messages_of(response)[0]
+
+
+def test_each_warehouse_ships_with_its_own_waybill(client, logistics, split_order):
+    order, shanghai, beijing, _ = split_order
+    client.force_login(logistics)
+
+    first = client.post(action_url("ship", order), {"carrier": "顺丰速运", "waybill_number": "SF1", "warehouse": str(beijing.pk)})
+    order.refresh_from_db()
+    status_after_first = order.status
+    remaining = client.get(action_url("detail", order)).context["ship_form"]
+    second = client.post(action_url("ship", order), {"carrier": "京东物流", "waybill_number": "JD2", "warehouse": str(shanghai.pk)})
+    order.refresh_from_db()
+
+    shipments = list(Shipment.objects.filter(order=order).order_by("pk"))
+    assert first.status_code == 302
+    assert second.status_code == 302
+    assert status_after_first == OrderStatus.PARTIALLY_SHIPPED
+    assert [value for value, _ in remaining.fields["warehouse"].widget.choices] == [shanghai.pk]
+    assert order.status == OrderStatus.SHIPPED
+    assert [(s.carrier, s.waybill_number) for s in shipments] == [("顺丰速运", "SF1"), ("京东物流", "JD2")]
+    assert {line.warehouse_id for line in shipments[0].lines.all()} == {beijing.pk}
+    assert sum(line.quantity for line in shipments[0].lines.all()) == 5
+    assert {line.warehouse_id for line in shipments[1].lines.all()} == {shanghai.pk}
+    assert sum(line.quantity for line in shipments[1].lines.all()) == 10
+
+
+def test_shipping_without_a_carrier_is_refused(client, logistics, released, warehouse):
+    client.force_login(logistics)
+
+    response = client.post(action_url("ship", released), {"carrier": "  ", "waybill_number": "", "warehouse": str(warehouse.pk)})
+
+    released.refresh_from_db()
+    assert response.status_code == 302
+    assert released.status == OrderStatus.RELEASED
+    assert Shipment.objects.filter(order=released).count() == 0
+    assert messages_of(response) == ["Enter the carrier (or “own delivery” / “customer pick-up”)."]
+
+
+def test_shipment_number_links_to_the_shipment(client, logistics, released, warehouse):
+    client.force_login(logistics)
+    client.post(action_url("ship", released), {"carrier": "顺丰速运", "waybill_number": "SF9", "warehouse": str(warehouse.pk)})
+    shipment = Shipment.objects.get(order=released)
+
+    html = client.get(action_url("detail", released)).content.decode()
+
+    assert f'<a href="{reverse("inventory:shipment_detail", args=[shipment.pk])}" data-testid="shipment-link">{shipment.number}</a>' in html

@@ -151,3 +151,43 @@ def test_review_queue_is_empty_for_a_representative(client, rep, customer, produ
     response = client.get(reverse("sales:review_queue"))
 
     assert row_numbers(response) == []
+
+
+# -- the layout around the list ---------------------------------------------------
+
+
+def role_badge(html):
+    start = html.index('data-testid="user-roles"')
+    return html[html.rindex("<span", 0, start) : html.index("</span>", start)]
+
+
+def test_navbar_shows_the_first_role_and_lists_all_in_the_tooltip(client):
+    from dentalsales.accounts.roles import Role
+
+    admin = f.UserFactory(username="admin", roles=list(Role))
+    client.force_login(admin)
+
+    html = client.get(reverse("sales:order_list")).content.decode()
+
+    badge = role_badge(html)
+    assert html.count('data-testid="user-roles"') == 1
+    assert badge.endswith(">Administrator +6")
+    for role in Role:
+        assert str(role.label) in badge
+    assert "navbar-expand-xl" in html
+
+
+def test_navbar_of_a_single_role_user_has_no_count(client, rep):
+    client.force_login(rep)
+
+    badge = role_badge(client.get(reverse("sales:order_list")).content.decode())
+
+    assert badge.endswith(">Sales representative")
+
+
+def test_pages_link_the_svg_favicon(client, rep):
+    client.force_login(rep)
+
+    html = client.get(reverse("sales:order_list")).content.decode()
+
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in html
