@@ -5,6 +5,13 @@ from dentalsales.accounts.api import TokenView
 from dentalsales.catalog.api import ProductViewSet
 from dentalsales.customers.api import CustomerViewSet
 from dentalsales.inventory.api import ReceiptViewSet, ShipmentViewSet, WarehouseViewSet
+from dentalsales.pricing.api import (
+    DiscountAuthorityViewSet,
+    LockedPriceViewSet,
+    PaymentTermDiscountViewSet,
+    PriceListViewSet,
+    ProductPriceView,
+)
 from dentalsales.sales.api import OrderViewSet
 
 router = DefaultRouter()
@@ -14,8 +21,14 @@ router.register("warehouses", WarehouseViewSet, basename="warehouse")
 router.register("stock/receipts", ReceiptViewSet, basename="receipt")
 router.register("orders", OrderViewSet, basename="order")
 router.register("shipments", ShipmentViewSet, basename="shipment")
+router.register("price-lists", PriceListViewSet, basename="price-list")
+router.register("locked-prices", LockedPriceViewSet, basename="locked-price")
+router.register("payment-term-discounts", PaymentTermDiscountViewSet, basename="payment-term-discount")
+router.register("discount-authorities", DiscountAuthorityViewSet, basename="discount-authority")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    # Before the router, whose product routes would otherwise match first.
+    path("products/<int:pk>/price/", ProductPriceView.as_view(), name="api-product-price"),
     path("", include(router.urls)),
 ]

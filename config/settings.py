@@ -7,8 +7,8 @@ console backend unless it is set) and the COMPANY_* values printed on
 documents.
 """
 
-from pathlib import Path
 import os
+from pathlib import Path
 
 import dj_database_url
 
@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "dentalsales.accounts",
     "dentalsales.customers",
     "dentalsales.catalog",
+    "dentalsales.pricing",
     "dentalsales.inventory",
     "dentalsales.sales",
 ]

@@ -12,6 +12,7 @@ NAVIGATION = [
     ("catalog:product_list", _("Products"), "box-seam", None),
     ("sales:order_list", _("Sales orders"), "receipt", SALES_ROLES | {Role.LOGISTICS, Role.FINANCE}),
     ("sales:review_queue", _("Order review"), "clipboard-check", REVIEW_ROLES),
+    ("pricing:price_list_list", _("Price lists"), "tags", SALES_ROLES),
     ("inventory:stock_list", _("Stock"), "boxes", WAREHOUSE_ROLES | {Role.QUALITY_OFFICER, Role.SUPERVISOR}),
     ("inventory:receive", _("Receive stock"), "box-arrow-in-down", WAREHOUSE_ROLES),
     ("inventory:shipment_list", _("Shipments"), "truck", WAREHOUSE_ROLES | SALES_ROLES | {Role.QUALITY_OFFICER}),
