@@ -3,7 +3,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from dentalsales.core.admin_mixins import ReadOnlyAdmin
 
-from .models import GoodsReceipt, Lot, Shipment, StockBalance, StockLedgerEntry, Warehouse
+from .models import (
+    GoodsReceipt,
+    Lot,
+    Shipment,
+    StockBalance,
+    StockLedgerEntry,
+    Warehouse,
+)
 
 
 @admin.register(Warehouse)

@@ -33,9 +33,9 @@ class OrderLineSerializer(serializers.ModelSerializer):
         model = SalesOrderLine
         fields = [
             "id", "product", "product_name", "specification", "unit", "quantity", "unit_price", "amount", "tax_rate",
-            "tax_amount", "shipped_quantity",
+            "tax_amount", "shipped_quantity", "price_reasons",
         ]
-        read_only_fields = ["amount", "tax_rate", "tax_amount", "shipped_quantity"]
+        read_only_fields = ["amount", "tax_rate", "tax_amount", "shipped_quantity", "price_reasons"]
 
     def to_representation(self, line):
         data = super().to_representation(line)

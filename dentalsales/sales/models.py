@@ -97,6 +97,10 @@ class SalesOrderLine(models.Model):
     tax_rate = models.DecimalField(_("VAT rate"), max_digits=4, decimal_places=2)
     tax_amount = models.DecimalField(_("tax amount"), max_digits=14, decimal_places=2)
     list_price = models.DecimalField(_("list price"), max_digits=14, decimal_places=4)
+    # What the price policy gave when the line was priced, and why; a
+    # manually entered unit_price below it goes through discount approval.
+    resolved_unit_price = models.DecimalField(_("policy price"), max_digits=14, decimal_places=4, null=True, blank=True)
+    price_reasons = models.JSONField(_("price reasons"), default=list, blank=True)
     shipped_quantity = models.PositiveIntegerField(_("shipped quantity"), default=0)
     history = HistoricalRecords()
 

@@ -10,14 +10,18 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from dentalsales.core.errors import join_reasons
-from dentalsales.core.money import format_money, round_money
+from dentalsales.core.money import format_money, format_price, round_money
 from dentalsales.core.timeutils import local_today
 from dentalsales.customers.compliance import qualification_problems
 from dentalsales.inventory.selectors import eligible_available_by_product
+from dentalsales.pricing.resolver import approval_level, authority_table
 
 from .models import OPEN_APPROVED_STATUSES, OrderStatus, SalesOrder
+
+ROLE_NAMES = {"supervisor": pgettext_lazy("approver", "supervisor"), "manager": pgettext_lazy("approver", "manager")}
 
 
 @dataclass(frozen=True)
@@ -93,21 +97,43 @@ def _credit(order):
     )
 
 
+def price_approvals(order, lines):
+    """Return ``[(line, level)]`` for lines priced below the owner's discount authority; level is supervisor or manager."""
+    table = authority_table()
+    owner_roles = order.owner.roles
+    result = []
+    for line in lines:
+        level = approval_level(
+            unit_price=line.unit_price,
+            list_price=line.list_price,
+            product=line.product,
+            owner_roles=owner_roles,
+            resolved_price=line.resolved_unit_price,
+            table=table,
+        )
+        if level is not None:
+            result.append((line, level))
+    return result
+
+
 def _prices(order, lines):
-    below = [
-        _("%(product)s at %(price)s, %(share)s%% of list price %(list)s")
+    approvals = price_approvals(order, lines)
+    if not approvals:
+        return ReviewCheck("price", True, False, _("Every price is within the representative's discount authority."))
+    described = [
+        _("%(product)s at %(price)s, %(share)s%% of list price %(list)s, needs the %(role)s's approval")
         % {
             "product": line.product,
-            "price": format_money(line.unit_price),
-            "list": format_money(line.list_price),
+            "price": format_price(line.unit_price),
+            "list": format_price(line.list_price),
             "share": (line.unit_price / line.list_price * 100).quantize(Decimal("0.1")) if line.list_price else "0",
+            "role": ROLE_NAMES[level],
         }
-        for line in lines
-        if line.unit_price < line.list_price
+        for line, level in approvals
     ]
-    if below:
-        return ReviewCheck("price", False, False, _("Priced below list price: %(lines)s.") % {"lines": join_reasons(below)})
-    return ReviewCheck("price", True, False, _("Every line is at or above list price."))
+    return ReviewCheck(
+        "price", False, False, _("Below the representative's discount authority: %(lines)s.") % {"lines": join_reasons(described)}
+    )
 
 
 def _stock(order, lines):
@@ -167,7 +193,7 @@ def _duplicate(order, lines):
 
 def review_checks(order):
     """Compute the review checklist of ``order`` as a list of ``ReviewCheck``, hard checks first."""
-    lines = list(order.lines.select_related("product"))
+    lines = list(order.lines.select_related("product__category", "product__category__parent"))
     return [
         _qualifications(order, lines),
         _registrations(order, lines),

@@ -9,21 +9,34 @@ touch stock lock the balance rows after the order, in primary-key order.
 import hashlib
 import json
 import logging
+from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES, Role
 from dentalsales.catalog.models import Product
-from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
-from dentalsales.core.money import line_amount, round_money, tax_included
+from dentalsales.core.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotPermitted,
+    join_reasons,
+)
+from dentalsales.core.money import (
+    format_price,
+    line_amount,
+    round_money,
+    tax_included,
+    to_decimal,
+)
 from dentalsales.core.services import next_document_number
 from dentalsales.core.timeutils import local_today
 from dentalsales.customers.models import Customer
 from dentalsales.customers.selectors import visible_customers
 from dentalsales.inventory import services as inventory
+from dentalsales.pricing.resolver import resolve_prices
 
 from .models import (
     EDITABLE_STATUSES,
@@ -33,12 +46,14 @@ from .models import (
     SalesOrder,
     SalesOrderLine,
 )
-from .review import review_checks
+from .review import price_approvals, review_checks
 from .selectors import visible_orders
 
 logger = logging.getLogger(__name__)
 
 S = OrderStatus
+# Marks a line whose price the price policy sets.
+POLICY_PRICE = object()
 # action: (states it may start from, roles allowed)
 TRANSITIONS = {
     "submit": ({S.DRAFT, S.REJECTED}, SALES_ROLES),
@@ -134,8 +149,12 @@ def _as_whole_number(value):
     return value
 
 
-def _parse_lines(lines):
-    """Validate line dicts (product, quantity, optional unit_price) and return ``SalesOrderLine`` objects, unsaved."""
+def _parse_lines(lines, *, customer, on_date):
+    """Validate line dicts (product, quantity, optional unit_price) and return ``SalesOrderLine`` objects, unsaved.
+
+    A line without a unit price gets the price policy's price for the
+    customer; the policy sees the product's total quantity over all lines.
+    """
     if not lines:
         raise InvalidInput(_("Add at least one order line."), field="lines")
     if len(lines) > MAX_LINES:
@@ -168,7 +187,12 @@ def _parse_lines(lines):
             continue
         unit_price = data.get("unit_price")
         if unit_price in (None, ""):
-            unit_price = product.list_price
+            unit_price = POLICY_PRICE
+        elif isinstance(unit_price, float):
+            unit_price = to_decimal(unit_price)
+        if unit_price is POLICY_PRICE:
+            result.append(SalesOrderLine(product=product, quantity=quantity, tax_rate=product.vat_rate, list_price=product.list_price))
+            continue
         try:
             unit_price = Decimal(str(unit_price))
         except InvalidOperation:
@@ -184,20 +208,39 @@ def _parse_lines(lines):
                 _("Price “%(value)s” has more than 4 decimal places.") % {"value": unit_price}
             ]
             continue
-        amount = line_amount(quantity, unit_price)
         result.append(
             SalesOrderLine(
-                product=product,
-                quantity=quantity,
-                unit_price=unit_price,
-                amount=amount,
-                tax_rate=product.vat_rate,
-                tax_amount=tax_included(amount, product.vat_rate),
-                list_price=product.list_price,
+                product=product, quantity=quantity, unit_price=unit_price, tax_rate=product.vat_rate, list_price=product.list_price
             )
         )
     if errors:
         raise InvalidInput(field_errors=errors)
+
+    totals = defaultdict(int)
+    products = {}
+    for line in result:
+        totals[line.product_id] += line.quantity
+        products[line.product_id] = line.product
+    # Tiers only compare the total with their lower bounds, so a total above
+    # the per-line maximum prices like the maximum.
+    resolutions = resolve_prices(
+        customer=customer,
+        quantities={products[pid]: min(total, MAX_QUANTITY) for pid, total in totals.items()},
+        on_date=on_date,
+    )
+    for line in result:
+        resolution = resolutions[line.product_id]
+        line.resolved_unit_price = resolution.unit_price
+        if line.unit_price is None:
+            line.unit_price = resolution.unit_price
+            line.price_reasons = [str(reason) for reason in resolution.reasons]
+        else:
+            line.price_reasons = [str(_("Price entered by hand; the policy gives %(price)s (%(reasons)s).") % {
+                "price": format_price(resolution.unit_price),
+                "reasons": join_reasons(resolution.reasons),
+            })]
+        line.amount = line_amount(line.quantity, line.unit_price)
+        line.tax_amount = tax_included(line.amount, line.tax_rate)
     if sum(line.amount for line in result) > MAX_ORDER_TOTAL:
         raise InvalidInput(_("The order total exceeds %(max)s.") % {"max": MAX_ORDER_TOTAL}, field="lines")
     return result
@@ -303,7 +346,7 @@ def _create_order(actor, customer, lines, idempotency_key, fingerprint, fields):
         raise InvalidInput(_("Unknown customer “%(value)s”.") % {"value": customer_id}, field="customer")
     if not customer.is_active:
         raise InvalidInput(_("Customer “%(value)s” is inactive.") % {"value": customer}, field="customer")
-    parsed_lines = _parse_lines(lines)
+    parsed_lines = _parse_lines(lines, customer=customer, on_date=local_today())
     order = SalesOrder(
         customer=customer,
         owner=customer.owner,
@@ -339,7 +382,7 @@ def update_order(*, actor, order, lines=None, **fields):
         )
     _apply_header(order, fields)
     if lines is not None:
-        _save_lines(order, _parse_lines(lines))
+        _save_lines(order, _parse_lines(lines, customer=order.customer, on_date=order.order_date))
     order.save()
     return order
 
@@ -380,6 +423,13 @@ def approve_order(*, actor, order, reason=""):
     reason = (reason or "").strip()
     if any(not check.passed for check in checks) and not reason:
         raise InvalidInput(_("Some checks failed; give the reason for approving anyway."), field="reason")
+    lines = list(order.lines.select_related("product__category"))
+    manager_lines = [line for line, level in price_approvals(order, lines) if level == "manager"]
+    if manager_lines and not actor.has_role(Role.MANAGER, Role.ADMINISTRATOR):
+        raise NotPermitted(
+            _("Prices below the supervisor's discount authority need a manager's approval: %(products)s.")
+            % {"products": join_reasons(str(line.product) for line in manager_lines)}
+        )
 
     order.review_note = reason
     _record(order, actor, S.APPROVED, reason=reason, checks=[check.as_dict() for check in checks])

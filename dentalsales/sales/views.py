@@ -21,7 +21,15 @@ from dentalsales.inventory.models import Allocation
 from dentalsales.inventory.selectors import warehouses_with_open_reservations
 
 from . import selectors, services
-from .forms import OrderFilterForm, OrderForm, ReasonForm, ShipForm, as_id, initial_lines, line_formset
+from .forms import (
+    OrderFilterForm,
+    OrderForm,
+    ReasonForm,
+    ShipForm,
+    as_id,
+    initial_lines,
+    line_formset,
+)
 from .models import SalesOrderLine
 from .review import review_checks
 

@@ -12,7 +12,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from dentalsales.accounts.roles import Role
-from dentalsales.customers.models import CustomerCategory, CustomerGrade, CustomerType, QualificationKind
+from dentalsales.customers.models import (
+    CustomerCategory,
+    CustomerGrade,
+    CustomerType,
+    QualificationKind,
+)
 from dentalsales.inventory.models import LotStatus
 from dentalsales.sales.models import OrderChannel, OrderStatus, SalesOrder
 from dentalsales.sales.services import ACTION_LABELS, ACTION_PAST

@@ -1,6 +1,7 @@
 """The order API: the contract shapes, the whole flow, refusals and visibility."""
 
 import datetime
+import re
 
 import pytest
 
@@ -388,7 +389,10 @@ def test_schema_and_docs_served(api, rep):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
-    assert b"cdn" not in docs.content.lower()
+    # Every script and stylesheet comes from this server, never from a CDN.
+    sources = re.findall(rb'(?:src|href)="([^"]+)"', docs.content)
+    assert sources
+    assert [source for source in sources if source.startswith((b"http:", b"https:", b"//"))] == []
 
 
 def test_line_changes_are_kept_in_history(api, rep, customer, stocked_product):
@@ -440,3 +444,40 @@ def test_idempotency_key_reused_for_other_values_is_409(api, rep, customer, stoc
     assert other_values.json()["code"] == "idempotency_key_reused"
     assert first.json()["number"] in other_values.json()["detail"]
     assert SalesOrder.objects.count() == 1
+
+
+def test_unpriced_line_takes_grade_price_list(api, rep, manager, customer, stocked_product):
+    from dentalsales.pricing.services import create_price_list
+
+    create_price_list(
+        actor=manager,
+        name="2026 B级价格表",
+        kind="grade",
+        grade="B",
+        valid_from=local_today() - datetime.timedelta(days=1),
+        priority=10,
+        items=[{"product": stocked_product, "unit_price": "120.00", "tiers": [{"min_quantity": 100, "unit_price": "110.00"}]}],
+    )
+
+    def price_for(quantity):
+        response = api(rep).post(
+            "/api/v1/orders/",
+            {"customer": customer.pk, "channel": "phone", "lines": [{"product": stocked_product.pk, "quantity": quantity}]},
+            format="json",
+        )
+        return response.json()["lines"][0]
+
+    below_tier = price_for(99)
+    at_tier = price_for(100)
+
+    assert below_tier["unit_price"] == "120.0000"
+    assert at_tier["unit_price"] == "110.0000"
+    assert "2026 B级价格表" in at_tier["price_reasons"][0]
+    assert "100" in at_tier["price_reasons"][0]
+
+
+def test_manual_price_records_policy_price(api, rep, customer, stocked_product):
+    line = post_order(api(rep), customer, stocked_product, quantity=1, unit_price="125.00").json()["lines"][0]
+
+    assert line["unit_price"] == "125.0000"
+    assert "130.00" in line["price_reasons"][0]

@@ -16,9 +16,26 @@ from dentalsales.accounts.models import User
 from dentalsales.accounts.roles import Role
 from dentalsales.core.errors import InvalidTransition
 from dentalsales.core.models import DocumentSequence
-from dentalsales.inventory.models import Allocation, Shipment, StockBalance, StockLedgerEntry
-from dentalsales.sales.models import OrderStatus, OrderStatusChange, SalesOrder, SalesOrderLine
-from dentalsales.sales.services import approve_order, cancel_order, create_order, release_order, ship_order, submit_order
+from dentalsales.inventory.models import (
+    Allocation,
+    Shipment,
+    StockBalance,
+    StockLedgerEntry,
+)
+from dentalsales.sales.models import (
+    OrderStatus,
+    OrderStatusChange,
+    SalesOrder,
+    SalesOrderLine,
+)
+from dentalsales.sales.services import (
+    approve_order,
+    cancel_order,
+    create_order,
+    release_order,
+    ship_order,
+    submit_order,
+)
 from dentalsales.testing import factories as f
 
 pytestmark = [

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from dentalsales.catalog.models import Product
-from dentalsales.core.errors import InvalidInput, InvalidTransition
+from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
 from dentalsales.core.timeutils import local_today
 from dentalsales.customers.models import QualificationKind
 from dentalsales.inventory.models import Lot, LotStatus
@@ -221,14 +221,34 @@ class TestCredit:
 
 class TestPrice:
     def test_a_price_below_list_is_a_soft_failure(self, rep, customer, stocked_product):
-        order = submitted(rep, customer, [(stocked_product, 10, "117.00")])
+        order = submitted(rep, customer, [(stocked_product, 10, "115.00")])
 
         check = checks_by_code(order)["price"]
 
         assert failed(order) == ["price"]
         assert check.blocking is False
-        assert "117.00" in check.message
-        assert "90.0%" in check.message
+        assert "115.00" in check.message
+        assert "88.5%" in check.message
+        assert "supervisor" in check.message
+
+    def test_price_within_representative_authority_passes(self, rep, customer, stocked_product):
+        order = submitted(rep, customer, [(stocked_product, 10, "117.00")])
+
+        assert failed(order) == []
+
+    def test_price_below_supervisor_authority_needs_manager(self, rep, supervisor, manager, customer, stocked_product):
+        order = submitted(rep, customer, [(stocked_product, 10, "100.00")])
+
+        with pytest.raises(NotPermitted):
+            approve_order(actor=supervisor, order=order, reason="招标价")
+        order.refresh_from_db()
+        status_after_supervisor = order.status
+        approve_order(actor=manager, order=order, reason="招标价")
+        order.refresh_from_db()
+
+        assert "manager" in checks_by_code(order)["price"].message
+        assert status_after_supervisor == OrderStatus.SUBMITTED
+        assert order.status == OrderStatus.APPROVED
 
     @pytest.mark.parametrize("price", ["130.00", "130.0001", "150"])
     def test_list_price_or_above_passes(self, rep, customer, stocked_product, price):
@@ -380,7 +400,7 @@ class TestApproval:
         assert OrderStatusChange.objects.filter(order=order).count() == changes
 
     def test_soft_failure_with_reason_approved(self, rep, supervisor, customer, stocked_product):
-        order = submitted(rep, customer, [(stocked_product, 10, "100.00")])
+        order = submitted(rep, customer, [(stocked_product, 10, "110.00")])
 
         approve_order(actor=supervisor, order=order, reason="  Annual contract price ")
 

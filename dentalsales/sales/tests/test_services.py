@@ -9,8 +9,20 @@ from dentalsales.catalog.models import Product
 from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
 from dentalsales.core.models import DocumentSequence
 from dentalsales.core.timeutils import local_today
-from dentalsales.inventory.models import Allocation, LedgerReason, Shipment, ShipmentLine, StockBalance, StockLedgerEntry
-from dentalsales.sales.models import OrderStatus, OrderStatusChange, SalesOrder, SalesOrderLine
+from dentalsales.inventory.models import (
+    Allocation,
+    LedgerReason,
+    Shipment,
+    ShipmentLine,
+    StockBalance,
+    StockLedgerEntry,
+)
+from dentalsales.sales.models import (
+    OrderStatus,
+    OrderStatusChange,
+    SalesOrder,
+    SalesOrderLine,
+)
 from dentalsales.sales.selectors import visible_orders
 from dentalsales.sales.services import (
     allowed_actions,

@@ -126,7 +126,7 @@ def test_supervisor_approves(client, supervisor, submitted):
 
 
 def test_failed_soft_check_needs_a_reason(client, rep, supervisor, customer, stocked_product):
-    order = f.make_order(actor=rep, customer=customer, lines=[(stocked_product, 10, "100.00")])
+    order = f.make_order(actor=rep, customer=customer, lines=[(stocked_product, 10, "110.00")])
     services.submit_order(actor=rep, order=order)
     client.force_login(supervisor)
 
