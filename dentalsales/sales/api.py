@@ -42,7 +42,16 @@ class OrderLineSerializer(serializers.ModelSerializer):
         data["product"] = line.product_id
         data["quantity"] = line.quantity
         data["unit_price"] = f"{line.unit_price:.4f}"
+        if _sees_cost(self.context):
+            data["unit_cost"] = f"{line.unit_cost:.4f}"
+            data["gross_profit"] = f"{line.gross_profit:.2f}"
         return data
+
+
+def _sees_cost(context):
+    """Tell whether the requesting user may see standard cost and gross profit (supervisors, managers, finance)."""
+    request = context.get("request")
+    return request is not None and getattr(request.user, "sees_cost", False)
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -72,6 +81,10 @@ class OrderSerializer(serializers.ModelSerializer):
     def to_representation(self, order):
         data = super().to_representation(order)
         data["customer"] = order.customer_id
+        if _sees_cost(self.context):
+            profit, margin = order.gross_profit(order.lines.all())
+            data["gross_profit"] = f"{profit:.2f}"
+            data["gross_margin"] = None if margin is None else f"{margin:.4f}"
         return data
 
     def _header(self, validated_data):

@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from dentalsales.core.money import round_money
+
 
 class OrderChannel(models.TextChoices):
     PHONE = "phone", _("Phone")
@@ -87,6 +89,13 @@ class SalesOrder(models.Model):
     def __str__(self):
         return self.number
 
+    def gross_profit(self, lines):
+        """Return the gross profit and margin (share of the amount excluding VAT) over ``lines`` of this order."""
+        profit = round_money(sum((line.gross_profit for line in lines), Decimal("0")))
+        net = sum((line.amount - line.tax_amount for line in lines), Decimal("0"))
+        margin = (profit / net).quantize(Decimal("0.0001")) if net else None
+        return profit, margin
+
 
 class SalesOrderLine(models.Model):
     order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
@@ -101,6 +110,9 @@ class SalesOrderLine(models.Model):
     # manually entered unit_price below it goes through discount approval.
     resolved_unit_price = models.DecimalField(_("policy price"), max_digits=14, decimal_places=4, null=True, blank=True)
     price_reasons = models.JSONField(_("price reasons"), default=list, blank=True)
+    # The product's standard cost (excluding VAT) when the line was priced,
+    # so that later cost changes do not rewrite this order's gross profit.
+    unit_cost = models.DecimalField(_("standard cost"), max_digits=14, decimal_places=4, default=0)
     shipped_quantity = models.PositiveIntegerField(_("shipped quantity"), default=0)
     history = HistoricalRecords()
 
@@ -112,6 +124,11 @@ class SalesOrderLine(models.Model):
     @property
     def unshipped_quantity(self):
         return self.quantity - self.shipped_quantity
+
+    @property
+    def gross_profit(self):
+        """Amount excluding VAT minus standard cost, in yuan."""
+        return round_money(self.amount - self.tax_amount - self.unit_cost * self.quantity)
 
 
 class OrderStatusChange(models.Model):

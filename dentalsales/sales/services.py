@@ -191,7 +191,15 @@ def _parse_lines(lines, *, customer, on_date):
         elif isinstance(unit_price, float):
             unit_price = to_decimal(unit_price)
         if unit_price is POLICY_PRICE:
-            result.append(SalesOrderLine(product=product, quantity=quantity, tax_rate=product.vat_rate, list_price=product.list_price))
+            result.append(
+                SalesOrderLine(
+                    product=product,
+                    quantity=quantity,
+                    tax_rate=product.vat_rate,
+                    list_price=product.list_price,
+                    unit_cost=product.standard_cost,
+                )
+            )
             continue
         try:
             unit_price = Decimal(str(unit_price))
@@ -210,7 +218,12 @@ def _parse_lines(lines, *, customer, on_date):
             continue
         result.append(
             SalesOrderLine(
-                product=product, quantity=quantity, unit_price=unit_price, tax_rate=product.vat_rate, list_price=product.list_price
+                product=product,
+                quantity=quantity,
+                unit_price=unit_price,
+                tax_rate=product.vat_rate,
+                list_price=product.list_price,
+                unit_cost=product.standard_cost,
             )
         )
     if errors:

@@ -218,9 +218,12 @@ def order_detail(request, pk):
     for line in lines:
         line.unit_price_text = price_text(line.unit_price)
     actions = services.allowed_actions(order, request.user)
+    gross_profit, gross_margin = order.gross_profit(lines) if request.user.sees_cost else (None, None)
     context = {
         "order": order,
         "lines": lines,
+        "gross_profit": gross_profit,
+        "gross_margin": gross_margin,
         "has_allocations": any(line.allocations.all() for line in lines),
         "status_changes": order.status_changes.select_related("actor"),
         "shipments": order.shipments.order_by("shipped_on", "pk"),

@@ -481,3 +481,34 @@ def test_manual_price_records_policy_price(api, rep, customer, stocked_product):
 
     assert line["unit_price"] == "125.0000"
     assert "130.00" in line["price_reasons"][0]
+
+
+def test_cost_and_gross_profit_only_for_cost_roles(api, rep, supervisor, finance, logistics, customer, stocked_product):
+    order_id = post_order(api(rep), customer, stocked_product, quantity=2, unit_price="113.00").json()["id"]
+
+    def body(user):
+        return api(user).get(f"/api/v1/orders/{order_id}/").json()
+
+    for user in (rep, logistics):
+        assert "gross_profit" not in body(user)
+        assert "unit_cost" not in body(user)["lines"][0]
+    for user in (supervisor, finance):
+        data = body(user)
+        # 226.00 including 13% VAT is 200.00 net; cost 2 x 80.00.
+        assert data["lines"][0]["unit_cost"] == "80.0000"
+        assert data["lines"][0]["gross_profit"] == "40.00"
+        assert data["gross_profit"] == "40.00"
+        assert data["gross_margin"] == "0.2000"
+
+
+def test_cost_column_only_on_cost_roles_order_page(client, rep, supervisor, customer, stocked_product):
+    order = f.make_order(actor=rep, customer=customer, lines=[(stocked_product, 2, "113.00")])
+
+    client.force_login(rep)
+    rep_page = client.get(f"/orders/{order.pk}/").content.decode()
+    client.force_login(supervisor)
+    supervisor_page = client.get(f"/orders/{order.pk}/").content.decode()
+
+    assert 'data-testid="gross-profit"' not in rep_page
+    assert 'data-testid="unit-cost"' not in rep_page
+    assert 'data-testid="gross-profit">40.00<' in supervisor_page
