@@ -19,6 +19,7 @@ from dentalsales.sales.models import SalesOrder
 
 from .catalog import create_categories, create_products
 from .customers import create_customers
+from .pricing import create_price_policy
 from .orders import create_orders
 from .stock import create_warehouses, receive_demo_stock
 from .users import DEMO_PASSWORD, DEMO_USERS, create_users
@@ -55,6 +56,7 @@ def load_demo_data():
     warehouses = create_warehouses()
     receipts = receive_demo_stock(actor=users["logistics"], products=products, warehouses=warehouses, today=today)
     customers = create_customers(users=users, today=today)
+    create_price_policy(actor=users["manager"], products=products, customers=customers, today=today)
     orders = create_orders(users=users, customers=customers, products=products, today=today)
     return DemoSummary(
         users=len(users),

@@ -228,3 +228,13 @@ def test_command_force_passes_debug_guard(demo_output, db, settings):
 
     assert "already loaded" in out.getvalue()
     assert table_counts() == before
+
+
+def test_price_policy_loaded(demo_output, db):
+    from dentalsales.pricing.models import DiscountAuthority, LockedPrice, PaymentTermDiscount, PriceList
+
+    assert sorted(PriceList.objects.values_list("grade", flat=True)) == ["A", "B"]
+    assert all(price_list.items.count() > 0 for price_list in PriceList.objects.all())
+    assert LockedPrice.objects.count() == 1
+    assert PaymentTermDiscount.objects.count() == 1
+    assert sorted(DiscountAuthority.objects.values_list("role", flat=True)) == ["manager", "representative", "supervisor"]
