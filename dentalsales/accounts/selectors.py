@@ -48,7 +48,7 @@ def dashboard_counts(user):
     orders = visible_orders(user)
     order_list = reverse("sales:order_list")
     if user.has_role(*SALES_ROLES):
-        entries.append((_("My draft orders"), orders.filter(status=OrderStatus.DRAFT).count(), f"{order_list}?status=draft"))
+        entries.append((_("Draft orders"), orders.filter(status=OrderStatus.DRAFT).count(), f"{order_list}?status=draft"))
         entries.append((_("Rejected orders to rework"), orders.filter(status=OrderStatus.REJECTED).count(), f"{order_list}?status=rejected"))
     if user.has_role(*REVIEW_ROLES):
         entries.append((_("Orders waiting for review"), orders.filter(status=OrderStatus.SUBMITTED).count(), reverse("sales:review_queue")))
@@ -57,8 +57,15 @@ def dashboard_counts(user):
         entries.append(
             (
                 _("Released orders to ship"),
-                orders.filter(status__in=[OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED]).count(),
+                orders.filter(status=OrderStatus.RELEASED).count(),
                 f"{order_list}?status=released",
+            )
+        )
+        entries.append(
+            (
+                _("Partially shipped orders"),
+                orders.filter(status=OrderStatus.PARTIALLY_SHIPPED).count(),
+                f"{order_list}?status=partially_shipped",
             )
         )
     return entries

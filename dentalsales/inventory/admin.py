@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from dentalsales.core.admin_mixins import ReadOnlyAdmin
+from dentalsales.core.admin_mixins import ReadOnlyAdmin, ReadOnlyPlainAdmin
 
 from .models import (
     GoodsReceipt,
@@ -28,13 +28,13 @@ class LotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StockBalance)
-class StockBalanceAdmin(ReadOnlyAdmin):
+class StockBalanceAdmin(ReadOnlyPlainAdmin):
     list_display = ["warehouse", "lot", "on_hand", "reserved"]
     list_select_related = ["warehouse", "lot"]
 
 
 @admin.register(StockLedgerEntry)
-class StockLedgerEntryAdmin(ReadOnlyAdmin):
+class StockLedgerEntryAdmin(ReadOnlyPlainAdmin):
     list_display = ["created_at", "warehouse", "lot", "quantity", "reason", "reference", "created_by"]
     list_filter = ["reason", "warehouse"]
     search_fields = ["reference", "lot__lot_number"]

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from simple_history.models import HistoricalRecords
 
 from dentalsales.core.timeutils import is_expired
@@ -54,6 +55,19 @@ class Lot(models.Model):
     def is_expired(self):
         return is_expired(self.expiry_date)
 
+    @property
+    def effective_status(self):
+        """Return the status to show: ``expired`` for an available lot past its expiry date, else the stored status."""
+        if self.status == LotStatus.AVAILABLE and self.is_expired:
+            return "expired"
+        return self.status
+
+    @property
+    def effective_status_label(self):
+        if self.effective_status == "expired":
+            return pgettext("lot status", "Expired")
+        return self.get_status_display()
+
 
 class StockBalance(models.Model):
     """Quantity of one lot in one warehouse.
@@ -82,6 +96,13 @@ class StockBalance(models.Model):
     @property
     def available(self):
         return self.on_hand - self.reserved
+
+    @property
+    def sellable_quantity(self):
+        """Return what may still be allocated: available units of a lot that is available and not expired."""
+        if self.lot.status != LotStatus.AVAILABLE or self.lot.is_expired:
+            return 0
+        return self.available
 
 
 class LedgerReason(models.TextChoices):

@@ -37,7 +37,7 @@ def _export_stock(balances):
         [
             balance.lot.product.name, balance.lot.product.sku, balance.lot.product.specification, balance.lot.lot_number,
             balance.lot.production_date, balance.lot.expiry_date, balance.warehouse.name, balance.on_hand,
-            balance.reserved, balance.available, balance.lot.product.unit, balance.lot.get_status_display(),
+            balance.reserved, balance.sellable_quantity, balance.lot.product.unit, balance.lot.effective_status_label,
         ]
         for balance in balances
     ]

@@ -67,7 +67,7 @@ def test_dashboard_shows_a_card_per_count(rep, customer, product):
 
     html = response.content.decode()
     labels = [label for label, _, _ in response.context["counts"]]
-    assert labels == ["My draft orders", "Rejected orders to rework"]
+    assert labels == ["Draft orders", "Rejected orders to rework"]
     assert html.count("data-count>") == 2
     assert "data-count>1<" in html
     assert f'href="{reverse("sales:order_list")}?status=draft"' in html

@@ -34,6 +34,7 @@ STATUS_COLOURS = {
     "available": "success",
     "quarantined": "warning",
     "recalled": "danger",
+    "expired": "danger",
 }
 
 

@@ -46,3 +46,14 @@ def test_user_admin_sets_roles(admin_client):
     response = admin_client.get("/admin/accounts/user/add/")
 
     assert response.status_code == 200
+
+
+def test_ledger_pages_open(admin_client, logistics, product, warehouse):
+    from dentalsales.inventory.models import StockBalance, StockLedgerEntry
+
+    f.receive(product, warehouse, quantity=3, actor=logistics)
+    entry = StockLedgerEntry.objects.get()
+    balance = StockBalance.objects.get()
+
+    assert admin_client.get(f"/admin/inventory/stockledgerentry/{entry.pk}/change/").status_code == 200
+    assert admin_client.get(f"/admin/inventory/stockbalance/{balance.pk}/change/").status_code == 200

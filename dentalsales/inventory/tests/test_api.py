@@ -3,6 +3,7 @@
 import pytest
 
 from dentalsales.inventory.models import GoodsReceipt, Lot, StockLedgerEntry
+from dentalsales.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +71,18 @@ def test_warehouses_listed(api, rep, warehouse):
     rows = api(rep).get("/api/v1/warehouses/").json()["results"]
 
     assert [(row["code"], row["name"]) for row in rows] == [("WH1", "上海中心仓")]
+
+
+def test_expired_lot_shows_as_expired_and_not_sellable(logistics, product, warehouse, client):
+    from dentalsales.inventory.models import StockBalance
+
+    f.receive(product, warehouse, quantity=9, actor=logistics, expiry_days=-1, production_days_ago=300, lot_number="GONE")
+    balance = StockBalance.objects.get()
+    client.force_login(logistics)
+
+    page = client.get("/stock/").content.decode()
+
+    assert balance.available == 9
+    assert balance.sellable_quantity == 0
+    assert balance.lot.effective_status == "expired"
+    assert 'data-status="expired"' in page
