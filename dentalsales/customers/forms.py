@@ -144,3 +144,17 @@ class QualificationForm(forms.Form):
 
 
 QualificationFormSet = forms.formset_factory(QualificationForm, extra=1, can_delete=True)
+
+
+class CreditTermsForm(forms.Form):
+    """The credit limit and payment terms alone, for finance."""
+
+    credit_limit = forms.CharField(label=_("Credit limit"), max_length=30, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    payment_terms_days = forms.CharField(label=_("Payment terms (days)"), max_length=10)
+
+    clean_credit_limit = CustomerForm.clean_credit_limit
+    clean_payment_terms_days = CustomerForm.clean_payment_terms_days
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self.fields)

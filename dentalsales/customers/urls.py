@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_update, name="update"),
     path("<int:pk>/qualifications/", views.customer_qualifications, name="qualifications"),
+    path("<int:pk>/credit-terms/", views.customer_credit_terms, name="credit_terms"),
 ]

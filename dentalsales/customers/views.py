@@ -19,7 +19,7 @@ from dentalsales.core.views import add_domain_error, paginate
 from dentalsales.sales.selectors import attach_line_counts, order_list
 
 from . import selectors, services
-from .forms import CustomerFilterForm, CustomerForm, QualificationFormSet
+from .forms import CreditTermsForm, CustomerFilterForm, CustomerForm, QualificationFormSet
 from .models import Customer, Qualification
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ def customer_detail(request, pk):
             "history_limit": HISTORY_ENTRY_COUNT,
             "can_edit": request.user.has_role(*SALES_ROLES),
             "can_edit_qualifications": request.user.has_role(*services.QUALIFICATION_ROLES),
+            "can_edit_credit_terms": request.user.has_role(*services.CREDIT_ROLES),
         },
     )
 
@@ -247,6 +248,23 @@ def customer_update(request, pk):
         # The quality officer maintains only the qualifications.
         return redirect("customers:qualifications", pk=customer.pk)
     return _customer_form(request, customer=customer)
+
+
+@role_required(*services.CREDIT_ROLES)
+def customer_credit_terms(request, pk):
+    """Change a customer's credit limit and payment terms: finance's screen, also open to supervisors and managers."""
+    customer = get_object_or_404(selectors.visible_customers(request.user), pk=pk)
+    initial = {"credit_limit": customer.credit_limit, "payment_terms_days": customer.payment_terms_days}
+    form = CreditTermsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_customer(actor=request.user, customer=customer, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Credit terms of customer %(code)s saved.") % {"code": customer.code})
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/customer_credit_terms.html", {"customer": customer, "form": form})
 
 
 @role_required(*services.QUALIFICATION_ROLES)

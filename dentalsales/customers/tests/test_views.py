@@ -693,3 +693,31 @@ def test_autocomplete_returns_at_most_thirty(manager):
 
 def test_autocomplete_needs_login(client):
     assert client.get(reverse("customers:autocomplete")).status_code == 302
+
+
+def test_finance_sets_credit_terms_on_screen(client, finance, rep):
+    customer = f.CustomerFactory(owner=rep)
+    client.force_login(finance)
+
+    detail = client.get(f"/customers/{customer.pk}/").content.decode()
+    refused = client.post(f"/customers/{customer.pk}/credit-terms/", {"credit_limit": "-5", "payment_terms_days": "60"})
+    saved = client.post(f"/customers/{customer.pk}/credit-terms/", {"credit_limit": "250000.00", "payment_terms_days": "60"})
+    customer.refresh_from_db()
+
+    assert 'data-testid="edit-credit-terms"' in detail
+    assert refused.status_code == 200
+    assert "-5" in refused.content.decode()
+    assert saved.status_code == 302
+    assert str(customer.credit_limit) == "250000.00"
+    assert customer.payment_terms_days == 60
+
+
+def test_representative_has_no_credit_terms_screen(client, rep):
+    customer = f.CustomerFactory(owner=rep)
+    client.force_login(rep)
+
+    response = client.post(f"/customers/{customer.pk}/credit-terms/", {"credit_limit": "9999999", "payment_terms_days": "90"})
+    customer.refresh_from_db()
+
+    assert response.status_code == 403
+    assert str(customer.credit_limit) == "100000.00"
