@@ -13,6 +13,8 @@ from dentalsales.pricing.api import (
     ProductPriceView,
 )
 from dentalsales.sales.api import OrderViewSet
+from dentalsales.sales.contract_api import ContractViewSet
+from dentalsales.sales.quotation_api import QuotationViewSet
 
 router = DefaultRouter()
 router.register("customers", CustomerViewSet, basename="customer")
@@ -20,6 +22,8 @@ router.register("products", ProductViewSet, basename="product")
 router.register("warehouses", WarehouseViewSet, basename="warehouse")
 router.register("stock/receipts", ReceiptViewSet, basename="receipt")
 router.register("orders", OrderViewSet, basename="order")
+router.register("quotations", QuotationViewSet, basename="quotation")
+router.register("contracts", ContractViewSet, basename="contract")
 router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("price-lists", PriceListViewSet, basename="price-list")
 router.register("locked-prices", LockedPriceViewSet, basename="locked-price")

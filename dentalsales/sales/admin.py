@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from dentalsales.core.admin_mixins import ReadOnlyAdmin
 
-from .models import OrderStatusChange, SalesOrder
+from .models import Contract, OrderStatusChange, Quotation, SalesOrder
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -23,3 +23,19 @@ class SalesOrderAdmin(ReadOnlyAdmin):
     search_fields = ["number", "customer__name", "customer__code"]
     list_select_related = ["customer", "owner"]
     inlines = [StatusChangeInline]
+
+
+@admin.register(Quotation)
+class QuotationAdmin(ReadOnlyAdmin):
+    list_display = ["number", "customer", "owner", "status", "valid_until", "total_amount"]
+    list_filter = ["status"]
+    search_fields = ["number", "customer__name", "customer__code"]
+    list_select_related = ["customer", "owner"]
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdmin):
+    list_display = ["number", "customer", "owner", "status", "start_date", "end_date", "total_amount"]
+    list_filter = ["status"]
+    search_fields = ["number", "customer__name", "customer__code"]
+    list_select_related = ["customer", "owner"]

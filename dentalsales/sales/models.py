@@ -5,6 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from dentalsales.core.money import round_money
@@ -147,3 +148,169 @@ class OrderStatusChange(models.Model):
         ordering = ["order", "created_at", "id"]
         verbose_name = _("order status change")
         verbose_name_plural = _("order status changes")
+
+
+class QuotationStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENT = "sent", _("Sent")
+    ACCEPTED = "accepted", _("Accepted")
+    LOST = "lost", _("Lost")
+    EXPIRED = "expired", _("Expired")
+
+
+class Quotation(models.Model):
+    number = models.CharField(_("quotation number"), max_length=30, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="quotations"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sales representative"),
+        on_delete=models.PROTECT,
+        related_name="quotations",
+    )
+    contact_name = models.CharField(_("contact"), max_length=60, blank=True)
+    quotation_date = models.DateField(_("quotation date"))
+    valid_until = models.DateField(_("valid until"))
+    payment_terms = models.CharField(_("payment terms"), max_length=300, blank=True)
+    delivery_terms = models.CharField(_("delivery terms"), max_length=300, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=QuotationStatus.choices, default=QuotationStatus.DRAFT
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    sent_to = models.EmailField(_("sent to"), blank=True)
+    lost_reason = models.TextField(_("reason lost"), blank=True)
+    order = models.OneToOneField(
+        SalesOrder,
+        verbose_name=_("sales order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="quotation",
+    )
+    total_amount = models.DecimalField(_("total amount"), max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    tax_amount = models.DecimalField(_("tax amount"), max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-quotation_date", "-number"]
+        verbose_name = _("quotation")
+        verbose_name_plural = _("quotations")
+        indexes = [models.Index(fields=["status", "valid_until"]), models.Index(fields=["owner", "status"])]
+
+    def __str__(self):
+        return self.number
+
+
+class QuotationLine(models.Model):
+    quotation = models.ForeignKey(Quotation, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(_("unit price (tax incl.)"), max_digits=14, decimal_places=4)
+    amount = models.DecimalField(_("amount (tax incl.)"), max_digits=14, decimal_places=2)
+    tax_rate = models.DecimalField(_("VAT rate"), max_digits=4, decimal_places=2)
+    tax_amount = models.DecimalField(_("tax amount"), max_digits=14, decimal_places=2)
+    list_price = models.DecimalField(_("list price"), max_digits=14, decimal_places=4)
+    resolved_unit_price = models.DecimalField(_("policy price"), max_digits=14, decimal_places=4, null=True, blank=True)
+    price_reasons = models.JSONField(_("price reasons"), default=list, blank=True)
+    unit_cost = models.DecimalField(_("standard cost"), max_digits=14, decimal_places=4, default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["quotation", "id"]
+        verbose_name = _("quotation line")
+        verbose_name_plural = _("quotation lines")
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    UNDER_REVIEW = "under_review", _("Under review")
+    SIGNED = "signed", _("Signed")
+    ACTIVE = "active", pgettext_lazy("contract status", "Active")
+    COMPLETED = "completed", _("Completed")
+    TERMINATED = "terminated", _("Terminated")
+
+
+class Contract(models.Model):
+    number = models.CharField(_("contract number"), max_length=30, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="contracts"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sales representative"),
+        on_delete=models.PROTECT,
+        related_name="contracts",
+    )
+    status = models.CharField(_("status"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.DRAFT)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    payment_terms = models.TextField(_("payment terms"), blank=True)
+    quality_terms = models.TextField(_("quality assurance terms"), blank=True)
+    note = models.TextField(_("note"), blank=True)
+    total_amount = models.DecimalField(_("total amount"), max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    signed_copy = models.FileField(_("signed copy"), upload_to="contracts/%Y/%m/", blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    termination_reason = models.TextField(_("termination reason"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-start_date", "-number"]
+        verbose_name = _("sales contract")
+        verbose_name_plural = _("sales contracts")
+        indexes = [models.Index(fields=["owner", "status"])]
+
+    def __str__(self):
+        return self.number
+
+
+class ContractLine(models.Model):
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    specification = models.CharField(_("specification"), max_length=200, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(_("unit price (tax incl.)"), max_digits=14, decimal_places=4)
+    amount = models.DecimalField(_("amount (tax incl.)"), max_digits=14, decimal_places=2)
+    delivery_date = models.DateField(_("delivery date"), null=True, blank=True)
+    # Quantity already ordered against this line; orders never draw more than the line's quantity.
+    drawn_quantity = models.PositiveIntegerField(_("quantity ordered"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "id"]
+        verbose_name = _("contract line")
+        verbose_name_plural = _("contract lines")
+
+    @property
+    def remaining_quantity(self):
+        return self.quantity - self.drawn_quantity
+
+
+class ContractDrawdown(models.Model):
+    """One order line's quantity taken from a contract line."""
+
+    contract_line = models.ForeignKey(ContractLine, on_delete=models.PROTECT, related_name="drawdowns")
+    order_line = models.OneToOneField(SalesOrderLine, on_delete=models.PROTECT, related_name="contract_drawdown")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["contract_line", "id"]
+        verbose_name = _("contract drawdown")
+        verbose_name_plural = _("contract drawdowns")

@@ -57,3 +57,8 @@ def test_ledger_pages_open(admin_client, logistics, product, warehouse):
 
     assert admin_client.get(f"/admin/inventory/stockledgerentry/{entry.pk}/change/").status_code == 200
     assert admin_client.get(f"/admin/inventory/stockbalance/{balance.pk}/change/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/admin/sales/quotation/", "/admin/sales/contract/"])
+def test_sales_document_admin_pages_open(admin_client, path):
+    assert admin_client.get(path).status_code == 200

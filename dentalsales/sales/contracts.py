@@ -1,0 +1,491 @@
+"""Sales contracts: reads scoped to the user, every write, and orders that draw down a contract.
+
+A contract moves draft → under review → signed → active → completed, or
+is terminated with a reason. The supervisor's approval of the review signs
+it; it becomes active once the counter-signed copy is attached. Orders
+against an active contract take their quantities from its lines at the
+contract's prices, never more than a line has left. Each write locks the
+contract row first, then its lines in primary-key order.
+"""
+
+import datetime
+import logging
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES
+from dentalsales.accounts.selectors import owner_visibility
+from dentalsales.catalog.models import Product
+from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
+from dentalsales.core.money import line_amount, round_money
+from dentalsales.core.services import next_document_number
+from dentalsales.core.timeutils import local_today
+from dentalsales.customers.models import Customer
+from dentalsales.customers.selectors import visible_customers
+
+from . import services as order_services
+from .models import (
+    Contract,
+    ContractDrawdown,
+    ContractLine,
+    ContractStatus,
+    OrderChannel,
+)
+
+logger = logging.getLogger(__name__)
+
+C = ContractStatus
+HEADER_FIELDS = ("start_date", "end_date", "payment_terms", "quality_terms", "note")
+MAX_SIGNED_COPY_BYTES = 10 * 1024 * 1024
+# File signatures of the accepted scan formats, checked on the content, not the name.
+SIGNED_COPY_SIGNATURES = {
+    ".pdf": (b"%PDF-",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+}
+
+
+# Reads
+
+
+def visible_contracts(user):
+    return Contract.objects.filter(owner_visibility(user))
+
+
+def contract_list(user, *, status="", search=""):
+    queryset = visible_contracts(user).select_related("customer", "owner")
+    if status:
+        queryset = queryset.filter(status=status)
+    if search:
+        queryset = queryset.filter(number__icontains=search) | queryset.filter(
+            customer__search_text__contains=search.lower()
+        )
+    return queryset.order_by("-start_date", "-number")
+
+
+def allowed_actions(contract, user):
+    """Return the actions ``user`` may attempt on ``contract`` now (for buttons and API hints)."""
+    actions = []
+    is_sales = user.has_role(*SALES_ROLES)
+    if contract.status == C.DRAFT and is_sales:
+        actions += ["edit", "submit"]
+    if contract.status == C.UNDER_REVIEW and user.has_role(*REVIEW_ROLES) and contract.created_by_id != user.pk:
+        actions += ["approve", "reject"]
+    if contract.status in (C.SIGNED, C.ACTIVE) and is_sales:
+        actions.append("attach")
+    if contract.status == C.SIGNED and is_sales:
+        actions.append("activate")
+    if contract.status == C.ACTIVE and is_sales:
+        actions += ["order", "complete"]
+    if contract.status in (C.SIGNED, C.ACTIVE) and user.has_role(*REVIEW_ROLES):
+        actions.append("terminate")
+    return actions
+
+
+# Writes
+
+
+def _lock(contract, actor):
+    """Lock and re-read the contract; one the actor cannot see does not exist for them."""
+    try:
+        return visible_contracts(actor).select_for_update(of=("self",)).select_related("customer").get(pk=contract.pk)
+    except Contract.DoesNotExist:
+        raise InvalidInput(_("Contract not found."), code="not_found") from None
+
+
+def _require(actor, roles, message):
+    if not actor.has_role(*roles):
+        raise NotPermitted(message)
+
+
+def _require_state(contract, states, message):
+    """Raise ``InvalidTransition`` with ``message``, a whole sentence with the number and status placeholders."""
+    if contract.status not in states:
+        raise InvalidTransition(message % {"number": contract.number, "status": contract.get_status_display()})
+
+
+def _as_date(value, field):
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(_("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": value}, field=field) from None
+
+
+def _apply_header(contract, fields):
+    for name in HEADER_FIELDS:
+        if name not in fields:
+            continue
+        value = fields[name]
+        if name in ("start_date", "end_date"):
+            value = _as_date(value, name)
+            if value is None:
+                message = _("Enter a start date.") if name == "start_date" else _("Enter an end date.")
+                raise InvalidInput(message, field=name)
+        else:
+            value = "" if value is None else str(value).strip()
+        setattr(contract, name, value)
+    if contract.end_date < contract.start_date:
+        raise InvalidInput(
+            _("End date %(value)s is before the start date.") % {"value": contract.end_date}, field="end_date"
+        )
+
+
+def _parse_lines(lines):
+    """Validate line dicts (product, quantity, unit_price, optional specification and delivery_date)."""
+    if not lines:
+        raise InvalidInput(_("Add at least one contract line."), field="lines")
+    if len(lines) > order_services.MAX_LINES:
+        raise InvalidInput(
+            _("A contract may have at most %(max)s lines.") % {"max": order_services.MAX_LINES}, field="lines"
+        )
+    product_ids = []
+    for data in lines:
+        if not isinstance(data, dict):
+            raise InvalidInput(_("Each contract line needs a product, a quantity and a price."), field="lines")
+        product = data.get("product")
+        product_ids.append(product.pk if isinstance(product, Product) else order_services._as_whole_number(product))
+    products = Product.objects.in_bulk([pid for pid in product_ids if order_services._is_id(pid)])
+
+    result = []
+    errors = {}
+    for index, (data, product_id) in enumerate(zip(lines, product_ids)):
+        prefix = f"lines[{index}]"
+        product = products.get(product_id) if order_services._is_id(product_id) else None
+        if product is None:
+            errors[f"{prefix}.product"] = [_("Unknown product “%(value)s”.") % {"value": product_id}]
+            continue
+        if not product.is_active:
+            errors[f"{prefix}.product"] = [_("Product “%(value)s” is no longer sold.") % {"value": product}]
+            continue
+        quantity = order_services._as_whole_number(data.get("quantity"))
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= order_services.MAX_QUANTITY:
+            errors[f"{prefix}.quantity"] = [
+                _("Quantity must be a whole number from 1 to %(max)s, not “%(value)s”.")
+                % {"value": data.get("quantity"), "max": order_services.MAX_QUANTITY}
+            ]
+            continue
+        raw_price = data.get("unit_price")
+        try:
+            unit_price = Decimal(str(raw_price).strip())
+        except InvalidOperation:
+            unit_price = None
+        if (
+            unit_price is None
+            or raw_price in (None, "")
+            or not unit_price.is_finite()
+            or not 0 <= unit_price <= order_services.MAX_UNIT_PRICE
+            or unit_price.as_tuple().exponent < -4
+        ):
+            errors[f"{prefix}.unit_price"] = [
+                _("Price must be from 0 to %(max)s with at most 4 decimal places, not “%(value)s”.")
+                % {"value": raw_price, "max": order_services.MAX_UNIT_PRICE}
+            ]
+            continue
+        try:
+            delivery_date = _as_date(data.get("delivery_date"), f"{prefix}.delivery_date")
+        except InvalidInput as error:
+            errors.update(error.field_errors)
+            continue
+        specification = str(data.get("specification") or product.specification or "").strip()[:200]
+        result.append(
+            ContractLine(
+                product=product,
+                specification=specification,
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=line_amount(quantity, unit_price),
+                delivery_date=delivery_date,
+            )
+        )
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    return result
+
+
+def _save_lines(contract, lines):
+    # Row by row, not in bulk, so that django-simple-history records each line.
+    for old_line in contract.lines.all():
+        old_line.delete()
+    for line in lines:
+        line.contract = contract
+        line.save()
+    contract.total_amount = round_money(sum((line.amount for line in lines), Decimal(0)))
+
+
+def _one_year_after(day):
+    # 29 February has no counterpart next year, so such a term ends on 28 February.
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+@transaction.atomic
+def create_contract(*, actor, customer, lines, **fields):
+    """Enter a draft contract for a customer the actor can see.
+
+    ``start_date`` defaults to today and ``end_date`` to a year later.
+    Raises ``NotPermitted`` without a sales role and ``InvalidInput``
+    naming the field for an unknown or inactive customer, a bad line or a
+    bad date.
+    """
+    _require(actor, SALES_ROLES, _("Only sales staff can enter contracts."))
+    customer_id = customer.pk if isinstance(customer, Customer) else order_services._as_whole_number(customer)
+    customer = visible_customers(actor).filter(pk=customer_id).first() if order_services._is_id(customer_id) else None
+    if customer is None:
+        raise InvalidInput(_("Unknown customer “%(value)s”.") % {"value": customer_id}, field="customer")
+    if not customer.is_active:
+        raise InvalidInput(_("Customer “%(value)s” is inactive.") % {"value": customer}, field="customer")
+
+    today = local_today()
+    contract = Contract(
+        customer=customer,
+        owner=customer.owner,
+        start_date=today,
+        end_date=_one_year_after(today),
+        created_by=actor,
+    )
+    _apply_header(contract, fields)
+    parsed = _parse_lines(lines)
+    contract.number = next_document_number("SC")
+    contract.save()
+    _save_lines(contract, parsed)
+    contract.save(update_fields=["total_amount"])
+    logger.info("Contract %s created by user %s", contract.pk, actor.pk)
+    return contract
+
+
+@transaction.atomic
+def update_contract(*, actor, contract, lines=None, **fields):
+    """Change a draft contract's header and, when given, replace its lines."""
+    _require(actor, SALES_ROLES, _("Only sales staff can change contracts."))
+    contract = _lock(contract, actor)
+    _require_state(contract, {C.DRAFT}, _("Contract %(number)s is %(status)s; only a draft contract can be changed."))
+
+    _apply_header(contract, fields)
+    if lines is not None:
+        _save_lines(contract, _parse_lines(lines))
+    contract.save()
+    return contract
+
+
+@transaction.atomic
+def submit_contract(*, actor, contract):
+    """Send a draft contract to the supervisor's review."""
+    _require(actor, SALES_ROLES, _("Only sales staff can submit contracts."))
+    contract = _lock(contract, actor)
+    _require_state(contract, {C.DRAFT}, _("Contract %(number)s is %(status)s; only a draft contract can be submitted."))
+
+    contract.status = C.UNDER_REVIEW
+    contract.save()
+    logger.info("Contract %s submitted by user %s", contract.pk, actor.pk)
+    return contract
+
+
+@transaction.atomic
+def approve_contract(*, actor, contract):
+    """Approve a contract under review, which signs it on the company's side.
+
+    Only a supervisor or manager other than the person who entered it may
+    approve.
+    """
+    _require(actor, REVIEW_ROLES, _("Only a supervisor or manager can review contracts."))
+    contract = _lock(contract, actor)
+    _require_state(
+        contract, {C.UNDER_REVIEW}, _("Contract %(number)s is %(status)s; only a contract under review can be approved.")
+    )
+    if contract.created_by_id == actor.pk:
+        raise NotPermitted(_("You entered this contract yourself; another reviewer must approve it."))
+
+    contract.status = C.SIGNED
+    contract.reviewed_by = actor
+    contract.reviewed_at = timezone.now()
+    contract.rejection_reason = ""
+    contract.save()
+    logger.info("Contract %s approved by user %s", contract.pk, actor.pk)
+    return contract
+
+
+@transaction.atomic
+def reject_contract(*, actor, contract, reason):
+    """Send a contract under review back to draft with the reason."""
+    _require(actor, REVIEW_ROLES, _("Only a supervisor or manager can review contracts."))
+    contract = _lock(contract, actor)
+    _require_state(
+        contract, {C.UNDER_REVIEW}, _("Contract %(number)s is %(status)s; only a contract under review can be rejected.")
+    )
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for rejecting the contract."), field="reason")
+
+    contract.status = C.DRAFT
+    contract.reviewed_by = actor
+    contract.reviewed_at = timezone.now()
+    contract.rejection_reason = reason
+    contract.save()
+    logger.info("Contract %s rejected by user %s", contract.pk, actor.pk)
+    return contract
+
+
+def check_signed_copy(upload):
+    """Raise ``InvalidInput`` unless ``upload`` is a PDF, JPEG or PNG file of at most 10 MB, judged by its content."""
+    name = getattr(upload, "name", "") or ""
+    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if extension not in SIGNED_COPY_SIGNATURES:
+        raise InvalidInput(
+            _("“%(value)s” is not a PDF, JPEG or PNG file.") % {"value": name}, field="signed_copy"
+        )
+    if upload.size > MAX_SIGNED_COPY_BYTES:
+        raise InvalidInput(
+            _("“%(value)s” is larger than 10 MB; scan it at a lower resolution.") % {"value": name},
+            field="signed_copy",
+        )
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if not any(head.startswith(signature) for signature in SIGNED_COPY_SIGNATURES[extension]):
+        raise InvalidInput(
+            _("The content of “%(value)s” is not a %(kind)s file.") % {"value": name, "kind": extension[1:].upper()},
+            field="signed_copy",
+        )
+
+
+@transaction.atomic
+def attach_signed_copy(*, actor, contract, upload):
+    """Attach the counter-signed scan to a signed or active contract, replacing an earlier one."""
+    _require(actor, SALES_ROLES, _("Only sales staff can attach signed copies."))
+    contract = _lock(contract, actor)
+    _require_state(
+        contract,
+        {C.SIGNED, C.ACTIVE},
+        _("Contract %(number)s is %(status)s; a signed copy can only be attached to a signed or active contract."),
+    )
+    check_signed_copy(upload)
+
+    contract.signed_copy.save(upload.name, upload, save=False)
+    contract.save()
+    logger.info("Contract %s: signed copy attached by user %s", contract.pk, actor.pk)
+    return contract
+
+
+@transaction.atomic
+def activate_contract(*, actor, contract):
+    """Make a signed contract active; the counter-signed copy must be attached first."""
+    _require(actor, SALES_ROLES, _("Only sales staff can activate contracts."))
+    contract = _lock(contract, actor)
+    _require_state(contract, {C.SIGNED}, _("Contract %(number)s is %(status)s; only a signed contract can be activated."))
+    if not contract.signed_copy:
+        raise InvalidInput(_("Attach the signed copy before activating the contract."), field="signed_copy")
+
+    # TODO: logistics and finance are not yet notified when a contract becomes active.
+    contract.status = C.ACTIVE
+    contract.save()
+    logger.info("Contract %s activated by user %s", contract.pk, actor.pk)
+    return contract
+
+
+@transaction.atomic
+def complete_contract(*, actor, contract):
+    """Close an active contract as fulfilled."""
+    _require(actor, SALES_ROLES, _("Only sales staff can complete contracts."))
+    contract = _lock(contract, actor)
+    _require_state(contract, {C.ACTIVE}, _("Contract %(number)s is %(status)s; only an active contract can be completed."))
+
+    contract.status = C.COMPLETED
+    contract.save()
+    logger.info("Contract %s completed by user %s", contract.pk, actor.pk)
+    return contract
+
+
+@transaction.atomic
+def terminate_contract(*, actor, contract, reason):
+    """End a signed or active contract early, with the reason; only a supervisor or manager may."""
+    _require(actor, REVIEW_ROLES, _("Only a supervisor or manager can terminate contracts."))
+    contract = _lock(contract, actor)
+    _require_state(
+        contract,
+        {C.SIGNED, C.ACTIVE},
+        _("Contract %(number)s is %(status)s; only a signed or active contract can be terminated."),
+    )
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for terminating the contract."), field="reason")
+
+    contract.status = C.TERMINATED
+    contract.termination_reason = reason
+    contract.save()
+    logger.info("Contract %s terminated by user %s", contract.pk, actor.pk)
+    return contract
+
+
+@transaction.atomic
+def create_order_from_contract(*, actor, contract, quantities, channel=OrderChannel.EMAIL, **fields):
+    """Enter a draft order against an active contract at its prices, drawing down its lines.
+
+    ``quantities`` maps contract line ids to the quantity to order. Locks
+    the contract, then its lines in primary-key order, so that two orders
+    cannot both take the last units. Raises ``InvalidTransition`` unless
+    the contract is active and today is within its term, and
+    ``InvalidInput`` naming the line when a quantity is not a whole number
+    from 1 or exceeds what remains.
+    """
+    _require(actor, SALES_ROLES, _("Only sales staff can enter orders."))
+    contract = _lock(contract, actor)
+    _require_state(
+        contract, {C.ACTIVE}, _("Contract %(number)s is %(status)s; orders can only be placed against an active contract.")
+    )
+    today = local_today()
+    if not contract.start_date <= today <= contract.end_date:
+        raise InvalidTransition(
+            _("Contract %(number)s runs from %(start)s to %(end)s; no orders can be placed against it today.")
+            % {"number": contract.number, "start": contract.start_date, "end": contract.end_date}
+        )
+    lines = {line.pk: line for line in contract.lines.select_for_update().select_related("product").order_by("pk")}
+    if not quantities:
+        raise InvalidInput(_("Enter a quantity for at least one contract line."), field="lines")
+
+    errors = {}
+    requested = []
+    for key, value in quantities.items():
+        line = lines.get(order_services._as_whole_number(key))
+        field = f"lines[{key}]"
+        if line is None:
+            errors[field] = [_("Contract line “%(value)s” is not part of this contract.") % {"value": key}]
+            continue
+        quantity = order_services._as_whole_number(value)
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            errors[field] = [_("Quantity must be a whole number of at least 1, not “%(value)s”.") % {"value": value}]
+            continue
+        if quantity > line.remaining_quantity:
+            errors[field] = [
+                _("Only %(remaining)s of %(product)s remain on the contract, not %(value)s.")
+                % {"remaining": line.remaining_quantity, "product": line.product, "value": quantity}
+            ]
+            continue
+        requested.append((line, quantity))
+    if errors:
+        raise InvalidInput(field_errors=errors)
+
+    order, _created = order_services.create_order(
+        actor=actor,
+        customer=contract.customer,
+        lines=[{"product": line.product, "quantity": quantity, "unit_price": line.unit_price} for line, quantity in requested],
+        channel=channel,
+        customer_reference=fields.get("customer_reference") or contract.number,
+        **{name: value for name, value in fields.items() if name != "customer_reference"},
+    )
+    for (line, quantity), order_line in zip(requested, order.lines.order_by("pk")):
+        ContractDrawdown.objects.create(contract_line=line, order_line=order_line, quantity=quantity)
+        line.drawn_quantity += quantity
+        line.save(update_fields=["drawn_quantity"])
+    # TODO: a cancelled order does not yet give its quantities back to the contract.
+    logger.info("Order %s drawn from contract %s by user %s", order.pk, contract.pk, actor.pk)
+    return order
