@@ -19,7 +19,12 @@ from dentalsales.core.views import add_domain_error, paginate
 from dentalsales.sales.selectors import attach_line_counts, order_list
 
 from . import selectors, services
-from .forms import CreditTermsForm, CustomerFilterForm, CustomerForm, QualificationFormSet
+from .forms import (
+    CreditTermsForm,
+    CustomerFilterForm,
+    CustomerForm,
+    QualificationFormSet,
+)
 from .models import Customer, Qualification
 
 logger = logging.getLogger(__name__)

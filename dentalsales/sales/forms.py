@@ -167,7 +167,7 @@ class OrderLineForm(forms.Form):
         label=_("Unit price (tax incl.)"),
         required=False,
         max_length=30,
-        help_text=_("Leave blank for the list price."),
+        help_text=_("Leave blank for the price policy's price."),
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
 
@@ -248,8 +248,18 @@ def _chosen_product_ids(data, initial):
 
 
 def initial_lines(order):
+    """Return the lines of an order or quotation for its edit form.
+
+    A line priced by the price policy gets a blank price, so that saving
+    prices it again (for a changed quantity or product) instead of freezing
+    the old price as a hand-entered one.
+    """
     return [
-        {"product": line.product_id, "quantity": line.quantity, "unit_price": _plain_price(line.unit_price)}
+        {
+            "product": line.product_id,
+            "quantity": line.quantity,
+            "unit_price": "" if line.unit_price == line.resolved_unit_price else _plain_price(line.unit_price),
+        }
         for line in order.lines.all()
     ]
 

@@ -19,8 +19,8 @@ from dentalsales.sales.models import SalesOrder
 
 from .catalog import create_categories, create_products
 from .customers import create_customers
-from .pricing import create_price_policy
 from .orders import create_orders
+from .pricing import create_price_policy
 from .stock import create_warehouses, receive_demo_stock
 from .users import DEMO_PASSWORD, DEMO_USERS, create_users
 

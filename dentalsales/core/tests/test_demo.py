@@ -231,7 +231,12 @@ def test_command_force_passes_debug_guard(demo_output, db, settings):
 
 
 def test_price_policy_loaded(demo_output, db):
-    from dentalsales.pricing.models import DiscountAuthority, LockedPrice, PaymentTermDiscount, PriceList
+    from dentalsales.pricing.models import (
+        DiscountAuthority,
+        LockedPrice,
+        PaymentTermDiscount,
+        PriceList,
+    )
 
     assert sorted(PriceList.objects.values_list("grade", flat=True)) == ["A", "B"]
     assert all(price_list.items.count() > 0 for price_list in PriceList.objects.all())

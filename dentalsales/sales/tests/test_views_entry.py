@@ -314,3 +314,13 @@ def test_oversized_ids_are_unknown_not_a_crash(client, rep, customer):
     assert response.status_code == 200
     assert SalesOrder.objects.count() == 0
     assert response.context["form"].errors["customer"] == [f"Unknown customer “{huge}”."]
+
+
+def test_edit_form_leaves_policy_prices_blank(client, rep, customer, stocked_product):
+    from dentalsales.sales.forms import initial_lines
+
+    order = f.make_order(actor=rep, customer=customer, lines=[(stocked_product, 2), (stocked_product, 1, "125.50")])
+
+    lines = initial_lines(order)
+
+    assert [line["unit_price"] for line in lines] == ["", Decimal("125.50")]
