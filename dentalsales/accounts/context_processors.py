@@ -13,7 +13,6 @@ NAVIGATION = [
     ("sales:order_list", _("Sales orders"), "receipt", SALES_ROLES | {Role.LOGISTICS, Role.FINANCE}),
     ("sales:quotation_list", _("Quotations"), "file-earmark-text", SALES_ROLES | {Role.FINANCE}),
     ("sales:contract_list", _("Sales contracts"), "file-earmark-check", SALES_ROLES | {Role.FINANCE, Role.LOGISTICS}),
-    ("sales:contract_list", _("Sales contracts"), "file-earmark-check", SALES_ROLES | {Role.FINANCE, Role.LOGISTICS}),
     ("sales:review_queue", _("Order review"), "clipboard-check", REVIEW_ROLES),
     ("pricing:price_list_list", _("Price lists"), "tags", SALES_ROLES),
     ("inventory:stock_list", _("Stock"), "boxes", WAREHOUSE_ROLES | {Role.QUALITY_OFFICER, Role.SUPERVISOR}),

@@ -477,7 +477,15 @@ def create_order_from_contract(*, actor, contract, quantities, channel=OrderChan
     order, _created = order_services.create_order(
         actor=actor,
         customer=contract.customer,
-        lines=[{"product": line.product, "quantity": quantity, "unit_price": line.unit_price} for line, quantity in requested],
+        lines=[
+            {
+                "product": line.product,
+                "quantity": quantity,
+                "unit_price": line.unit_price,
+                order_services.AGREED_PRICE_REASON: _("Contract price, %(number)s") % {"number": contract.number},
+            }
+            for line, quantity in requested
+        ],
         channel=channel,
         customer_reference=fields.get("customer_reference") or contract.number,
         **{name: value for name, value in fields.items() if name != "customer_reference"},

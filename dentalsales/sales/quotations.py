@@ -22,7 +22,12 @@ from django.utils.translation import gettext as _
 
 from dentalsales.accounts.roles import SALES_ROLES
 from dentalsales.accounts.selectors import owner_visibility
-from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
+from dentalsales.core.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotPermitted,
+    join_reasons,
+)
 from dentalsales.core.money import amount_in_chinese_capitals, round_money
 from dentalsales.core.services import next_document_number
 from dentalsales.core.timeutils import local_today
@@ -314,10 +319,19 @@ def accept_quotation(*, actor, quotation, channel=OrderChannel.EMAIL):
             % {"number": quotation.number, "date": quotation.valid_until}
         )
 
-    lines = [
-        {"product": line.product_id, "quantity": line.quantity, "unit_price": line.unit_price}
-        for line in quotation.lines.all()
-    ]
+    lines = []
+    for line in quotation.lines.all():
+        data = {"product": line.product_id, "quantity": line.quantity, "unit_price": line.unit_price}
+        # A quoted policy price holds for the order; a hand-entered one still
+        # goes through discount approval in order review.
+        if line.unit_price == line.resolved_unit_price:
+            data[order_services.AGREED_PRICE_REASON] = _("Quoted price, %(number)s (%(reasons)s)") % {
+                "number": quotation.number,
+                "reasons": join_reasons(line.price_reasons),
+            }
+        else:
+            data[order_services.AGREED_PRICE_REASON] = None
+        lines.append(data)
     order, _created = order_services.create_order(
         actor=actor,
         customer=quotation.customer,

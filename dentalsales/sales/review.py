@@ -5,7 +5,7 @@ written reason from the reviewer.
 """
 
 from dataclasses import asdict, dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.db.models import Q
@@ -126,7 +126,10 @@ def _prices(order, lines):
             "product": line.product,
             "price": format_price(line.unit_price),
             "list": format_price(line.list_price),
-            "share": (line.unit_price / line.list_price * 100).quantize(Decimal("0.1")) if line.list_price else "0",
+            # Two decimals, so that 89.997% does not read as an allowed 90.0%.
+            "share": (line.unit_price / line.list_price * 100).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+            if line.list_price
+            else "0",
             "role": ROLE_NAMES[level],
         }
         for line, level in approvals

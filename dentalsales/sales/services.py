@@ -54,6 +54,9 @@ logger = logging.getLogger(__name__)
 S = OrderStatus
 # Marks a line whose price the price policy sets.
 POLICY_PRICE = object()
+# Key of a line dict, set only by services (contract and quotation
+# conversion), that carries why the given price is already agreed.
+AGREED_PRICE_REASON = "agreed_price_reason"
 # action: (states it may start from, roles allowed)
 TRANSITIONS = {
     "submit": ({S.DRAFT, S.REJECTED}, SALES_ROLES),
@@ -216,16 +219,18 @@ def _parse_lines(lines, *, customer, on_date):
                 _("Price “%(value)s” has more than 4 decimal places.") % {"value": unit_price}
             ]
             continue
-        result.append(
-            SalesOrderLine(
-                product=product,
-                quantity=quantity,
-                unit_price=unit_price,
-                tax_rate=product.vat_rate,
-                list_price=product.list_price,
-                unit_cost=product.standard_cost,
-            )
+        line = SalesOrderLine(
+            product=product,
+            quantity=quantity,
+            unit_price=unit_price,
+            tax_rate=product.vat_rate,
+            list_price=product.list_price,
+            unit_cost=product.standard_cost,
         )
+        # An agreed price (an active contract's, or a quotation line's policy
+        # price) counts as the policy price for discount approval.
+        line.agreed_price_reason = data.get(AGREED_PRICE_REASON)
+        result.append(line)
     if errors:
         raise InvalidInput(field_errors=errors)
 
@@ -244,7 +249,10 @@ def _parse_lines(lines, *, customer, on_date):
     for line in result:
         resolution = resolutions[line.product_id]
         line.resolved_unit_price = resolution.unit_price
-        if line.unit_price is None:
+        if getattr(line, "agreed_price_reason", None):
+            line.resolved_unit_price = line.unit_price
+            line.price_reasons = [str(line.agreed_price_reason)]
+        elif line.unit_price is None:
             line.unit_price = resolution.unit_price
             line.price_reasons = [str(reason) for reason in resolution.reasons]
         else:

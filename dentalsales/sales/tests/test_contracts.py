@@ -295,6 +295,9 @@ def test_order_draws_down_at_contract_price(rep, customer, product):
     assert line.drawn_quantity == 40
     assert line.remaining_quantity == 60
     assert ContractDrawdown.objects.get().order_line == order_line
+    # The contract's agreed price needs no new discount approval.
+    assert order_line.price_reasons == [f"Contract price, {contract.number}"]
+    assert order_line.resolved_unit_price == Decimal("110.0000")
 
 
 def test_drawing_more_than_remains_refused(rep, customer, product):

@@ -351,3 +351,16 @@ def test_email_is_not_sent_when_transaction_rolls_back(rep, customer, product, d
     assert callbacks == []
     assert mail.outbox == []
     assert quotation.status == S.DRAFT
+
+
+def test_accepted_quote_keeps_policy_and_manual_prices_apart(rep, customer, product):
+    policy = qs.accept_quotation(actor=rep, quotation=in_state(make_quotation(rep, customer, product, unit_price=None), S.SENT))
+    manual = qs.accept_quotation(actor=rep, quotation=in_state(make_quotation(rep, customer, product), S.SENT))
+
+    policy_line = policy.lines.get()
+    manual_line = manual.lines.get()
+
+    assert policy_line.price_reasons[0].startswith("Quoted price, QT-")
+    assert policy_line.resolved_unit_price == policy_line.unit_price
+    assert manual_line.price_reasons[0].startswith("Price entered by hand")
+    assert manual_line.resolved_unit_price == Decimal("130.0000")

@@ -228,7 +228,7 @@ class TestPrice:
         assert failed(order) == ["price"]
         assert check.blocking is False
         assert "115.00" in check.message
-        assert "88.5%" in check.message
+        assert "88.46%" in check.message
         assert "supervisor" in check.message
 
     def test_price_within_representative_authority_passes(self, rep, customer, stocked_product):
