@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, Role
 from dentalsales.accounts.views import role_required
 from dentalsales.core.errors import DomainError
 from dentalsales.core.money import format_money, round_money
@@ -31,7 +31,7 @@ from .forms import (
     line_formset,
 )
 from .models import SalesOrderLine
-from .review import review_checks
+from .review import price_approvals, review_checks
 
 logger = logging.getLogger(__name__)
 
@@ -261,10 +261,16 @@ REVIEW_FORMS = {"approve": _approve_form, "reject": _reject_form}
 def order_review(request, pk):
     order = _visible_order(request, pk)
     checks = [(CHECK_LABELS.get(check.code, check.code), check) for check in review_checks(order)]
+    manager_lines = []
+    if not request.user.has_role(Role.MANAGER, Role.ADMINISTRATOR):
+        lines = list(order.lines.select_related("product__category"))
+        manager_lines = [line for line, level in price_approvals(order, lines) if level == "manager"]
     context = {
         "order": order,
         "lines": order.lines.select_related("product"),
         "checks": checks,
+        # Prices below the supervisor's authority: only a manager may approve.
+        "manager_lines": manager_lines,
         # The service rejects approval for the same failed checks, so showing
         # them here spares the reviewer a click that would be rejected.
         "blocking_failures": [(label, check) for label, check in checks if check.blocking and not check.passed],

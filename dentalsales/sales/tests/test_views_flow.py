@@ -498,3 +498,16 @@ def test_shipment_number_links_to_the_shipment(client, logistics, released, ware
     html = client.get(action_url("detail", released)).content.decode()
 
     assert f'<a href="{reverse("inventory:shipment_detail", args=[shipment.pk])}" data-testid="shipment-link">{shipment.number}</a>' in html
+
+
+def test_supervisor_sees_manager_approval_needed(client, rep, supervisor, manager, customer, stocked_product):
+    order = f.make_order(actor=rep, customer=customer, lines=[(stocked_product, 10, "100.00")])
+    services.submit_order(actor=rep, order=order)
+
+    client.force_login(supervisor)
+    supervisor_page = client.get(action_url("review", order)).content.decode()
+    client.force_login(manager)
+    manager_page = client.get(action_url("review", order)).content.decode()
+
+    assert 'data-testid="manager-approval-needed"' in supervisor_page
+    assert 'data-testid="manager-approval-needed"' not in manager_page
