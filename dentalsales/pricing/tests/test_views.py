@@ -1,4 +1,4 @@
-"""Pricing screens: who sees and edits what, the items and tiers editor, export, the price check, query counts."""
+"""Pricing screens: who may see and edit what, the items and tiers editor, export, the price check, query counts."""
 
 import io
 from decimal import Decimal
