@@ -109,6 +109,10 @@ class LedgerReason(models.TextChoices):
     RECEIPT = "receipt", _("Receipt")
     SHIPMENT = "shipment", _("Shipment")
     ADJUSTMENT = "adjustment", _("Adjustment")
+    CUSTOMER_RETURN = "return", _("Customer return")
+    SCRAP = "scrap", _("Scrap")
+    TRANSFER = "transfer", _("Transfer")
+    STOCK_COUNT = "count", _("Stock count")
 
 
 class StockLedgerEntry(models.Model):
