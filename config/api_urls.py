@@ -5,6 +5,7 @@ from dentalsales.accounts.api import TokenView
 from dentalsales.catalog.api import ProductViewSet
 from dentalsales.customers.api import CustomerViewSet
 from dentalsales.inventory.api import ReceiptViewSet, ShipmentViewSet, WarehouseViewSet
+from dentalsales.notifications.api import NotificationViewSet
 from dentalsales.pricing.api import (
     DiscountAuthorityViewSet,
     LockedPriceViewSet,
@@ -28,6 +29,7 @@ router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("price-lists", PriceListViewSet, basename="price-list")
 router.register("locked-prices", LockedPriceViewSet, basename="locked-price")
 router.register("payment-term-discounts", PaymentTermDiscountViewSet, basename="payment-term-discount")
+router.register("notifications", NotificationViewSet, basename="notification")
 router.register("discount-authorities", DiscountAuthorityViewSet, basename="discount-authority")
 
 urlpatterns = [

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "dentalsales.pricing",
     "dentalsales.inventory",
     "dentalsales.sales",
+    "dentalsales.notifications",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("products/", include("dentalsales.catalog.urls")),
     path("orders/", include("dentalsales.sales.urls")),
     path("pricing/", include("dentalsales.pricing.urls")),
+    path("notifications/", include("dentalsales.notifications.urls")),
     path("", include("dentalsales.inventory.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
