@@ -8,6 +8,7 @@ documents.
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -228,3 +229,5 @@ COMPANY_LICENCE_NUMBER = os.environ.get("COMPANY_LICENCE_NUMBER", "沪浦药监�
 # An order for the same customer with the same lines within this many days
 # is flagged as a possible duplicate in order review.
 DUPLICATE_ORDER_WINDOW_DAYS = int(os.environ.get("DUPLICATE_ORDER_WINDOW_DAYS", "3"))
+# Contracts above this total (yuan, tax incl.) need a manager's approval after the supervisor's.
+CONTRACT_MANAGER_REVIEW_AMOUNT = Decimal(os.environ.get("CONTRACT_MANAGER_REVIEW_AMOUNT", "200000"))

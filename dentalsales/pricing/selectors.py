@@ -142,3 +142,31 @@ def authority_overview(user):
         ]
         overview.append({"category": category, "cells": cells})
     return overview
+
+
+def prices_below_authority(price_list):
+    """Return warnings for the list's prices that no role could grant on a document without a price list.
+
+    A price below the manager's lowest share of list price, or below the
+    product's standard cost, is allowed on a price list (tender prices can
+    be that low) but is more often a typing error, so the screens warn.
+    Each warning is ``(product, quantity, unit_price, floor, below_cost)``
+    where ``quantity`` is 1 for the base price and the tier's lower bound
+    otherwise.
+    """
+    from decimal import Decimal
+
+    from .resolver import AuthorityRole, lowest_price_within_authority
+
+    table = authority_table()
+    warnings = []
+    items = price_list.items.select_related("product", "product__category").prefetch_related("tiers")
+    for item in items:
+        product = item.product
+        floor = lowest_price_within_authority(AuthorityRole.MANAGER, product, table=table)
+        prices = [(1, item.unit_price)] + [(tier.min_quantity, tier.unit_price) for tier in item.tiers.all()]
+        for quantity, unit_price in prices:
+            below_cost = product.standard_cost > Decimal(0) and unit_price < product.standard_cost
+            if unit_price < floor or below_cost:
+                warnings.append((product, quantity, unit_price, floor, below_cost))
+    return warnings

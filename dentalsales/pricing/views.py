@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
+from dentalsales.accounts.roles import COST_ROLES
 from dentalsales.accounts.views import role_required
 from dentalsales.core.errors import DomainError, InvalidInput
 from dentalsales.core.money import line_amount
@@ -106,6 +107,7 @@ def price_list_detail(request, pk):
             "price_list": price_list,
             "items": price_list.items.all(),
             "can_edit": selectors.can_maintain_prices(request.user),
+            "low_prices": selectors.prices_below_authority(price_list) if request.user.has_role(*COST_ROLES) else [],
             "history": price_list.history.select_related("history_user").order_by("-history_date")[:10],
         },
     )
@@ -147,6 +149,11 @@ def _price_list_form(request, *, price_list=None):
             except DomainError as error:
                 _place_item_errors(form, rows, error)
             else:
+                if selectors.prices_below_authority(saved):
+                    messages.warning(
+                        request,
+                        _("Some prices are below what a manager may grant or below standard cost; check them on the price list."),
+                    )
                 return redirect("pricing:price_list_detail", pk=saved.pk)
     elif price_list is not None:
         form = PriceListForm(initial=initial_header(price_list), user=request.user)
@@ -368,14 +375,18 @@ def price_check(request):
             amount = line_amount(data["quantity"], result.unit_price)
             table = authority_table()
             own_level = authority_level(request.user.roles)
-            floors = [
-                {
-                    "role": level,
-                    "price": lowest_price_within_authority(level, data["product"], table=table),
-                    "is_own": level == own_level,
-                }
-                for level in AUTHORITY_LEVELS
-            ]
+            floors = []
+            for level in AUTHORITY_LEVELS:
+                # The policy price itself never needs approval, even when it is below the role's authority.
+                authority_floor = lowest_price_within_authority(level, data["product"], table=table)
+                floors.append(
+                    {
+                        "role": level,
+                        "price": min(authority_floor, result.unit_price),
+                        "by_policy": result.unit_price < authority_floor,
+                        "is_own": level == own_level,
+                    }
+                )
     return render(
         request, "pricing/price_check.html", {"form": form, "result": result, "floors": floors, "amount": amount}
     )

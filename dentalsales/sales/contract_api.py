@@ -11,6 +11,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from dentalsales.core.api_fields import PassThroughDecimalField, PassThroughIntegerField
+from dentalsales.core.errors import InvalidInput
 
 from . import contracts
 from .api import OrderSerializer, ReasonSerializer
@@ -26,12 +27,13 @@ class ContractLineSerializer(serializers.ModelSerializer):
     specification = serializers.CharField(required=False, allow_blank=True, max_length=None)
     product_name = serializers.CharField(source="product.name", read_only=True)
     remaining_quantity = serializers.IntegerField(read_only=True)
+    shipped_quantity = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = ContractLine
         fields = [
             "id", "product", "product_name", "specification", "quantity", "unit_price", "amount", "delivery_date",
-            "drawn_quantity", "remaining_quantity",
+            "drawn_quantity", "shipped_quantity", "remaining_quantity",
         ]
         read_only_fields = ["amount", "drawn_quantity"]
 
@@ -53,17 +55,20 @@ class ContractSerializer(serializers.ModelSerializer):
     end_date = PassThroughDateField(required=False, help_text="YYYY-MM-DD; default a year after today.")
     has_signed_copy = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
+    quotation = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = Contract
         fields = [
             "id", "number", "customer", "customer_name", "owner", "status", "start_date", "end_date",
             "payment_terms", "quality_terms", "note", "lines", "total_amount", "has_signed_copy", "reviewed_by",
-            "reviewed_at", "rejection_reason", "termination_reason", "allowed_actions", "created_at", "updated_at",
+            "reviewed_at", "supervisor_approved_by", "supervisor_approved_at", "activated_at", "quotation",
+            "rejection_reason", "termination_reason", "allowed_actions", "created_at", "updated_at",
         ]
         read_only_fields = [
-            "number", "status", "total_amount", "reviewed_by", "reviewed_at", "rejection_reason",
-            "termination_reason", "created_at", "updated_at",
+            "number", "status", "total_amount", "reviewed_by", "reviewed_at", "supervisor_approved_by",
+            "supervisor_approved_at", "activated_at", "rejection_reason", "termination_reason", "created_at",
+            "updated_at",
         ]
 
     def get_has_signed_copy(self, contract) -> bool:
@@ -114,6 +119,15 @@ class DrawdownSerializer(serializers.Serializer):
     lines = DrawdownLineSerializer(many=True)
 
 
+def _position_key(key, positions):
+    """Turn ``lines[<contract line id>]`` into ``lines[<index in the request>].quantity``; leave other keys."""
+    if key.startswith("lines[") and key.endswith("]"):
+        line_id = key[len("lines[") : -1]
+        if line_id in positions:
+            return f"lines[{positions[line_id]}].quantity"
+    return key
+
+
 class ContractViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Sales contracts visible to the user.
 
@@ -126,13 +140,17 @@ class ContractViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     filterset_fields = ["status", "customer", "owner"]
     ordering_fields = ["number", "start_date", "end_date", "total_amount"]
 
-    def get_queryset(self):
+    @staticmethod
+    def detail_queryset(user):
         return (
-            contracts.visible_contracts(self.request.user)
+            contracts.visible_contracts(user)
             .select_related("customer", "owner")
-            .prefetch_related(Prefetch("lines", queryset=ContractLine.objects.select_related("product").order_by("pk")))
+            .prefetch_related(Prefetch("lines", queryset=contracts.lines_with_progress()))
             .order_by("-start_date", "-number")
         )
+
+    def get_queryset(self):
+        return self.detail_queryset(self.request.user)
 
     def _respond(self, contract, status_code=status.HTTP_200_OK):
         contract = self.get_queryset().get(pk=contract.pk)
@@ -201,12 +219,28 @@ class ContractViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         serializer = DrawdownSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        order = contracts.create_order_from_contract(
-            actor=request.user,
-            contract=self.get_object(),
-            quantities={line["contract_line"]: line["quantity"] for line in data["lines"]},
-            channel=data["channel"],
-        )
+        contract = self.get_object()
+        quantities = {}
+        positions = {}
+        for index, line in enumerate(data["lines"]):
+            if line["contract_line"] in quantities:
+                raise serializers.ValidationError(
+                    {f"lines[{index}].contract_line": [
+                        _("Contract line “%(value)s” appears twice; enter its quantity once.") % {"value": line["contract_line"]}
+                    ]}
+                )
+            quantities[line["contract_line"]] = line["quantity"]
+            positions[str(line["contract_line"])] = index
+        try:
+            order = contracts.create_order_from_contract(
+                actor=request.user, contract=contract, quantities=quantities, channel=data["channel"]
+            )
+        except InvalidInput as error:
+            # The service names contract-line ids; API clients know the lines by their position in the request.
+            error.field_errors = {
+                _position_key(key, positions): messages for key, messages in (error.field_errors or {}).items()
+            }
+            raise
         order = (
             SalesOrder.objects.select_related("customer", "owner")
             .prefetch_related(Prefetch("lines", queryset=SalesOrderLine.objects.select_related("product").order_by("pk")))

@@ -2,10 +2,12 @@
 
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -13,7 +15,9 @@ from django.views.decorators.http import require_POST
 from dentalsales.accounts.roles import SALES_ROLES
 from dentalsales.accounts.views import role_required
 from dentalsales.core.errors import DomainError, InvalidInput
+from dentalsales.core.money import amount_in_chinese_capitals
 from dentalsales.core.spreadsheets import xlsx_response
+from dentalsales.core.timeutils import local_today
 from dentalsales.core.views import paginate, report_domain_error
 
 from . import contracts
@@ -25,6 +29,7 @@ from .contract_forms import (
     initial_contract_lines,
 )
 from .forms import ReasonForm, as_id
+from .models import ContractStatus
 from .views import _show_order_errors
 
 logger = logging.getLogger(__name__)
@@ -32,7 +37,12 @@ logger = logging.getLogger(__name__)
 
 def _visible_contract(request, pk):
     """Return the contract if the user may see it, else raise Http404."""
-    return get_object_or_404(contracts.visible_contracts(request.user).select_related("customer", "owner"), pk=pk)
+    return get_object_or_404(
+        contracts.visible_contracts(request.user).select_related(
+            "customer", "owner", "reviewed_by", "supervisor_approved_by", "quotation"
+        ),
+        pk=pk,
+    )
 
 
 @login_required
@@ -117,15 +127,37 @@ def contract_edit(request, pk):
 @login_required
 def contract_detail(request, pk):
     contract = _visible_contract(request, pk)
+    lines = list(contracts.lines_with_progress(contract))
+    needs_review = contract.status in (ContractStatus.UNDER_REVIEW, ContractStatus.MANAGER_REVIEW)
     context = {
         "contract": contract,
-        "lines": list(contract.lines.select_related("product")),
+        "lines": lines,
+        "orders": list(contracts.contract_orders(contract)[:50]),
+        "manager_reasons": contracts.manager_review_reasons(contract, lines) if needs_review else [],
         "actions": contracts.allowed_actions(contract, request.user),
+        "today": local_today(),
         "signed_copy_form": SignedCopyForm(),
         "reject_form": ReasonForm(prefix="reject", required=True),
         "terminate_form": ReasonForm(prefix="terminate", required=True),
     }
     return render(request, "sales/contract_detail.html", context)
+
+
+@login_required
+def contract_print(request, pk):
+    """Render the contract on A4 for signing; always in Chinese, since it goes to the customer."""
+    contract = _visible_contract(request, pk)
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "contract": contract,
+            "lines": list(contracts.lines_with_progress(contract)),
+            "total_in_capitals": amount_in_chinese_capitals(contract.total_amount),
+            "company_name": settings.COMPANY_NAME,
+            "company_address": settings.COMPANY_ADDRESS,
+            "company_phone": settings.COMPANY_PHONE,
+            "company_licence_number": settings.COMPANY_LICENCE_NUMBER,
+        }
+        return render(request, "sales/contract_print.html", context)
 
 
 @login_required
@@ -165,7 +197,7 @@ def _run(request, contract, action):
 
 DONE_MESSAGES = {
     "submit": gettext_lazy("Contract %(number)s was sent to review."),
-    "approve": gettext_lazy("Contract %(number)s was approved and is signed."),
+    "approve": gettext_lazy("Contract %(number)s was approved."),
     "reject": gettext_lazy("Contract %(number)s was sent back to draft."),
     "attach": gettext_lazy("The signed copy of contract %(number)s was attached."),
     "activate": gettext_lazy("Contract %(number)s is active."),

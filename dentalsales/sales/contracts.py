@@ -1,8 +1,12 @@
 """Sales contracts: reads scoped to the user, every write, and orders that draw down a contract.
 
 A contract moves draft → under review → signed → active → completed, or
-is terminated with a reason. The supervisor's approval of the review signs
-it; it becomes active once the counter-signed copy is attached. Orders
+is terminated with a reason, or expires after its end date. The
+supervisor's approval of the review signs it, unless the contract is above
+``CONTRACT_MANAGER_REVIEW_AMOUNT`` or prices a line below the supervisor's
+discount authority: then it waits for a manager's approval as well. It
+becomes active once the counter-signed copy is attached, and logistics and
+finance are notified. Orders
 against an active contract take their quantities from its lines at the
 contract's prices, never more than a line has left. Each write locks the
 contract row first, then its lines in primary-key order.
@@ -12,19 +16,24 @@ import datetime
 import logging
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, Role
 from dentalsales.accounts.selectors import owner_visibility
 from dentalsales.catalog.models import Product
 from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
-from dentalsales.core.money import line_amount, round_money
+from dentalsales.core.money import format_money, format_price, line_amount, round_money
 from dentalsales.core.services import next_document_number
 from dentalsales.core.timeutils import local_today
 from dentalsales.customers.models import Customer
 from dentalsales.customers.selectors import visible_customers
+from dentalsales.notifications.services import notify, users_with_roles
+from dentalsales.pricing.resolver import approval_level, authority_table, resolve_prices
 
 from . import services as order_services
 from .models import (
@@ -33,6 +42,7 @@ from .models import (
     ContractLine,
     ContractStatus,
     OrderChannel,
+    QuotationStatus,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,6 +85,12 @@ def allowed_actions(contract, user):
         actions += ["edit", "submit"]
     if contract.status == C.UNDER_REVIEW and user.has_role(*REVIEW_ROLES) and contract.created_by_id != user.pk:
         actions += ["approve", "reject"]
+    if (
+        contract.status == C.MANAGER_REVIEW
+        and user.has_role(Role.MANAGER)
+        and user.pk not in (contract.created_by_id, contract.supervisor_approved_by_id)
+    ):
+        actions += ["approve", "reject"]
     if contract.status in (C.SIGNED, C.ACTIVE) and is_sales:
         actions.append("attach")
     if contract.status == C.SIGNED and is_sales:
@@ -84,6 +100,76 @@ def allowed_actions(contract, user):
     if contract.status in (C.SIGNED, C.ACTIVE) and user.has_role(*REVIEW_ROLES):
         actions.append("terminate")
     return actions
+
+
+def manager_review_reasons(contract, lines=None):
+    """Return why the contract needs a manager's approval besides the supervisor's; empty when it does not.
+
+    A manager must approve a contract whose total is above
+    ``CONTRACT_MANAGER_REVIEW_AMOUNT``, or one with a line priced below the
+    supervisor's discount authority. A line at or above the customer's
+    policy price on the contract's start date needs no approval.
+    """
+    lines = list(contract.lines.select_related("product")) if lines is None else lines
+    reasons = []
+    threshold = settings.CONTRACT_MANAGER_REVIEW_AMOUNT
+    if contract.total_amount > threshold:
+        reasons.append(
+            _("The total %(total)s is above %(threshold)s.")
+            % {"total": format_money(contract.total_amount), "threshold": format_money(threshold)}
+        )
+    if not lines:
+        return reasons
+    quantities = {}
+    for line in lines:
+        quantities[line.product] = quantities.get(line.product, 0) + line.quantity
+    policy = resolve_prices(customer=contract.customer, quantities=quantities, on_date=contract.start_date)
+    table = authority_table()
+    owner_roles = contract.owner.roles
+    for line in lines:
+        level = approval_level(
+            unit_price=line.unit_price,
+            list_price=line.product.list_price,
+            product=line.product,
+            owner_roles=owner_roles,
+            resolved_price=policy[line.product_id].unit_price,
+            table=table,
+        )
+        if level == "manager":
+            reasons.append(
+                _("%(product)s at %(price)s is below the supervisor's discount authority (list price %(list)s).")
+                % {
+                    "product": line.product,
+                    "price": format_price(line.unit_price),
+                    "list": format_price(line.product.list_price),
+                }
+            )
+    return reasons
+
+
+def lines_with_progress(contract=None):
+    """Return contract lines with what their ``shipped_quantity`` reads prefetched (three queries in all)."""
+    queryset = ContractLine.objects.select_related("product").prefetch_related(
+        Prefetch("drawdowns", queryset=ContractDrawdown.objects.select_related("order_line"))
+    )
+    if contract is not None:
+        queryset = queryset.filter(contract=contract)
+    return queryset.order_by("pk")
+
+
+def contract_orders(contract):
+    """Return the orders drawn from the contract, newest first."""
+    from .models import SalesOrder
+
+    return (
+        SalesOrder.objects.filter(lines__contract_drawdown__contract_line__contract=contract)
+        .distinct()
+        .order_by("-order_date", "-number")
+    )
+
+
+def _contract_link(contract):
+    return reverse("sales:contract_detail", args=[contract.pk])
 
 
 # Writes
@@ -292,24 +378,59 @@ def submit_contract(*, actor, contract):
 
 @transaction.atomic
 def approve_contract(*, actor, contract):
-    """Approve a contract under review, which signs it on the company's side.
+    """Approve a contract under review; return it signed, or waiting for a manager.
 
     Only a supervisor or manager other than the person who entered it may
-    approve.
+    approve. When ``manager_review_reasons`` lists anything, a supervisor's
+    approval moves the contract to the manager's review, and a manager's
+    approval signs it. A manager may also approve such a contract directly.
     """
     _require(actor, REVIEW_ROLES, _("Only a supervisor or manager can review contracts."))
     contract = _lock(contract, actor)
     _require_state(
-        contract, {C.UNDER_REVIEW}, _("Contract %(number)s is %(status)s; only a contract under review can be approved.")
+        contract,
+        {C.UNDER_REVIEW, C.MANAGER_REVIEW},
+        _("Contract %(number)s is %(status)s; only a contract under review can be approved."),
     )
     if contract.created_by_id == actor.pk:
         raise NotPermitted(_("You entered this contract yourself; another reviewer must approve it."))
+    is_manager = actor.has_role(Role.MANAGER)
+    if contract.status == C.MANAGER_REVIEW:
+        if not is_manager:
+            raise NotPermitted(_("Contract %(number)s waits for a manager's approval.") % {"number": contract.number})
+        if contract.supervisor_approved_by_id == actor.pk:
+            raise NotPermitted(_("You approved this contract as supervisor; another manager must approve it."))
+
+    now = timezone.now()
+    reasons = manager_review_reasons(contract)
+    if contract.status == C.UNDER_REVIEW and reasons and not is_manager:
+        contract.status = C.MANAGER_REVIEW
+        contract.supervisor_approved_by = actor
+        contract.supervisor_approved_at = now
+        contract.rejection_reason = ""
+        contract.save()
+        notify(
+            users_with_roles(Role.MANAGER),
+            title=_("Contract %(number)s waits for your approval") % {"number": contract.number},
+            body=" ".join(reasons),
+            link=_contract_link(contract),
+            category="contract_review",
+        )
+        logger.info("Contract %s approved by supervisor %s, now with the managers", contract.pk, actor.pk)
+        return contract
 
     contract.status = C.SIGNED
     contract.reviewed_by = actor
-    contract.reviewed_at = timezone.now()
+    contract.reviewed_at = now
     contract.rejection_reason = ""
     contract.save()
+    notify(
+        [contract.owner],
+        title=_("Contract %(number)s was approved") % {"number": contract.number},
+        body=_("Attach the counter-signed copy, then activate the contract."),
+        link=_contract_link(contract),
+        category="contract_review",
+    )
     logger.info("Contract %s approved by user %s", contract.pk, actor.pk)
     return contract
 
@@ -320,8 +441,12 @@ def reject_contract(*, actor, contract, reason):
     _require(actor, REVIEW_ROLES, _("Only a supervisor or manager can review contracts."))
     contract = _lock(contract, actor)
     _require_state(
-        contract, {C.UNDER_REVIEW}, _("Contract %(number)s is %(status)s; only a contract under review can be rejected.")
+        contract,
+        {C.UNDER_REVIEW, C.MANAGER_REVIEW},
+        _("Contract %(number)s is %(status)s; only a contract under review can be rejected."),
     )
+    if contract.status == C.MANAGER_REVIEW and not actor.has_role(Role.MANAGER):
+        raise NotPermitted(_("Contract %(number)s waits for a manager's approval.") % {"number": contract.number})
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Give the reason for rejecting the contract."), field="reason")
@@ -329,8 +454,17 @@ def reject_contract(*, actor, contract, reason):
     contract.status = C.DRAFT
     contract.reviewed_by = actor
     contract.reviewed_at = timezone.now()
+    contract.supervisor_approved_by = None
+    contract.supervisor_approved_at = None
     contract.rejection_reason = reason
     contract.save()
+    notify(
+        [contract.owner],
+        title=_("Contract %(number)s was sent back to draft") % {"number": contract.number},
+        body=reason,
+        link=_contract_link(contract),
+        category="contract_review",
+    )
     logger.info("Contract %s rejected by user %s", contract.pk, actor.pk)
     return contract
 
@@ -385,9 +519,25 @@ def activate_contract(*, actor, contract):
     if not contract.signed_copy:
         raise InvalidInput(_("Attach the signed copy before activating the contract."), field="signed_copy")
 
-    # TODO: logistics and finance are not yet notified when a contract becomes active.
     contract.status = C.ACTIVE
+    contract.activated_at = timezone.now()
     contract.save()
+    # Logistics plans deliveries and finance the invoicing from the active
+    # contract; both get a link to its read-only page.
+    notify(
+        users_with_roles(Role.LOGISTICS, Role.FINANCE),
+        title=_("Contract %(number)s with %(customer)s is active") % {"number": contract.number, "customer": contract.customer},
+        body=_("Term %(start)s to %(end)s, total %(total)s. Payment terms: %(terms)s")
+        % {
+            "start": contract.start_date,
+            "end": contract.end_date,
+            "total": format_money(contract.total_amount),
+            "terms": contract.payment_terms or "—",
+        },
+        link=_contract_link(contract),
+        category="contract_active",
+        email=True,
+    )
     logger.info("Contract %s activated by user %s", contract.pk, actor.pk)
     return contract
 
@@ -494,6 +644,80 @@ def create_order_from_contract(*, actor, contract, quantities, channel=OrderChan
         ContractDrawdown.objects.create(contract_line=line, order_line=order_line, quantity=quantity)
         line.drawn_quantity += quantity
         line.save(update_fields=["drawn_quantity"])
-    # TODO: a cancelled order does not yet give its quantities back to the contract.
     logger.info("Order %s drawn from contract %s by user %s", order.pk, contract.pk, actor.pk)
     return order
+
+
+@transaction.atomic
+def expire_contracts(today=None):
+    """Mark every signed or active contract whose end date is before ``today`` expired; return how many.
+
+    Run daily by the ``expire_contracts`` command. The owner is notified.
+    Orders already entered keep their lines; no new order can draw on an
+    expired contract.
+    """
+    today = today or local_today()
+    expired = list(
+        Contract.objects.select_for_update()
+        .filter(status__in=[C.SIGNED, C.ACTIVE], end_date__lt=today)
+        .select_related("owner")
+        .order_by("pk")
+    )
+    for contract in expired:
+        contract.status = C.EXPIRED
+        contract.save()
+        notify(
+            [contract.owner],
+            title=_("Contract %(number)s expired on %(date)s") % {"number": contract.number, "date": contract.end_date},
+            link=_contract_link(contract),
+            category="contract_expired",
+        )
+    if expired:
+        logger.info("Expired %s contracts", len(expired))
+    return len(expired)
+
+
+@transaction.atomic
+def create_contract_from_quotation(*, actor, quotation):
+    """Turn a sent, still valid quotation into a draft contract with its lines and prices, keeping the link.
+
+    The contract starts today and runs one year; its payment terms come from
+    the quotation. Locks the quotation, so it becomes one contract or one
+    order, never both.
+    """
+    from . import quotations
+
+    quotations._check_role(actor)
+    quotation = quotations._lock(quotation, actor)
+    if quotation.status != QuotationStatus.SENT:
+        quotations._reject_state(
+            quotation, _("Quotation %(number)s is %(status)s; only a sent quotation can be accepted.")
+        )
+    if quotations.is_past_validity(quotation):
+        raise InvalidTransition(
+            _("Quotation %(number)s was valid until %(date)s and cannot be accepted.")
+            % {"number": quotation.number, "date": quotation.valid_until}
+        )
+    lines = [
+        {
+            "product": line.product,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "specification": line.product.specification,
+        }
+        for line in quotation.lines.select_related("product").order_by("pk")
+    ]
+    terms = [text for text in (quotation.payment_terms, quotation.delivery_terms) if text]
+    contract = create_contract(
+        actor=actor,
+        customer=quotation.customer,
+        lines=lines,
+        payment_terms="\n".join(terms),
+        note=quotation.note,
+    )
+    contract.quotation = quotation
+    contract.save(update_fields=["quotation"])
+    quotation.status = QuotationStatus.ACCEPTED
+    quotation.save()
+    logger.info("Quotation %s accepted as contract %s by user %s", quotation.pk, contract.pk, actor.pk)
+    return contract

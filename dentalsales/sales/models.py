@@ -229,10 +229,12 @@ class QuotationLine(models.Model):
 class ContractStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     UNDER_REVIEW = "under_review", _("Under review")
+    MANAGER_REVIEW = "manager_review", _("Awaiting manager approval")
     SIGNED = "signed", _("Signed")
     ACTIVE = "active", pgettext_lazy("contract status", "Active")
     COMPLETED = "completed", _("Completed")
     TERMINATED = "terminated", _("Terminated")
+    EXPIRED = "expired", pgettext_lazy("contract status", "Expired")
 
 
 class Contract(models.Model):
@@ -263,8 +265,27 @@ class Contract(models.Model):
         related_name="+",
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    # The supervisor's approval of a contract that also needs a manager's.
+    supervisor_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by supervisor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    supervisor_approved_at = models.DateTimeField(_("supervisor approval time"), null=True, blank=True)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
     termination_reason = models.TextField(_("termination reason"), blank=True)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    quotation = models.OneToOneField(
+        Quotation,
+        verbose_name=_("quotation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contract",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -301,6 +322,13 @@ class ContractLine(models.Model):
     def remaining_quantity(self):
         return self.quantity - self.drawn_quantity
 
+    @property
+    def shipped_quantity(self):
+        """Units shipped on the orders drawn from this line; prefetch ``drawdowns__order_line`` when listing."""
+        return sum(
+            drawdown.order_line.shipped_quantity for drawdown in self.drawdowns.all() if drawdown.released_at is None
+        )
+
 
 class ContractDrawdown(models.Model):
     """One order line's quantity taken from a contract line."""
@@ -308,6 +336,8 @@ class ContractDrawdown(models.Model):
     contract_line = models.ForeignKey(ContractLine, on_delete=models.PROTECT, related_name="drawdowns")
     order_line = models.OneToOneField(SalesOrderLine, on_delete=models.PROTECT, related_name="contract_drawdown")
     quantity = models.PositiveIntegerField(_("quantity"))
+    # Set when the order is cancelled and its quantity went back to the contract line.
+    released_at = models.DateTimeField(_("given back at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

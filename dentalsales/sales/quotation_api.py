@@ -15,7 +15,7 @@ from dentalsales.core.api_fields import (
     PassThroughIntegerField,
 )
 
-from . import quotations
+from . import contracts, quotations
 from .api import OrderSerializer, ReasonSerializer, _sees_cost
 from .models import OrderChannel, Quotation, QuotationLine, SalesOrderLine
 
@@ -57,6 +57,7 @@ class QuotationSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
     order = serializers.PrimaryKeyRelatedField(read_only=True)
+    contract = serializers.SerializerMethodField(help_text="Id of the contract made from this quotation, or null.")
     valid_until = PassThroughDateField(required=False, allow_null=True, help_text="YYYY-MM-DD; default 30 days from today.")
     allowed_actions = serializers.SerializerMethodField()
 
@@ -65,7 +66,7 @@ class QuotationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "number", "customer", "customer_name", "owner", "contact_name", "quotation_date", "valid_until",
             "payment_terms", "delivery_terms", "note", "status", "sent_at", "sent_to", "lost_reason", "order",
-            "lines", "total_amount", "tax_amount", "allowed_actions", "created_at", "updated_at",
+            "contract", "lines", "total_amount", "tax_amount", "allowed_actions", "created_at", "updated_at",
         ]
         read_only_fields = [
             "number", "quotation_date", "status", "sent_at", "sent_to", "lost_reason", "total_amount", "tax_amount",
@@ -73,6 +74,11 @@ class QuotationSerializer(serializers.ModelSerializer):
         ]
         # Length limits are checked by the service, which names the field.
         extra_kwargs = {name: {"max_length": None} for name in ("contact_name", "payment_terms", "delivery_terms")}
+
+    def get_contract(self, quotation) -> int | None:
+        # A missing reverse one-to-one raises a subclass of AttributeError, so getattr returns None.
+        contract = getattr(quotation, "contract", None)
+        return contract.pk if contract else None
 
     def get_allowed_actions(self, quotation) -> list[str]:
         return quotations.allowed_actions(quotation, self.context["request"].user)
@@ -127,7 +133,7 @@ class QuotationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
     def get_queryset(self):
         return (
             quotations.visible_quotations(self.request.user)
-            .select_related("customer", "owner")
+            .select_related("customer", "owner", "contract")
             .prefetch_related(Prefetch("lines", queryset=QuotationLine.objects.select_related("product").order_by("pk")))
             .order_by("-quotation_date", "-number")
         )
@@ -173,6 +179,19 @@ class QuotationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
             .get(pk=order.pk)
         )
         return Response(OrderSerializer(order, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="accept-contract")
+    def accept_contract(self, request, pk=None):
+        """Turn the sent quotation into a draft contract with its lines and prices; returns the contract."""
+        # Imported here because the contract API imports this module's date field.
+        from .contract_api import ContractSerializer, ContractViewSet
+
+        contract = contracts.create_contract_from_quotation(actor=request.user, quotation=self.get_object())
+        contract = ContractViewSet.detail_queryset(request.user).get(pk=contract.pk)
+        return Response(
+            ContractSerializer(contract, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=ReasonSerializer)
     @action(detail=True, methods=["post"])

@@ -17,7 +17,7 @@ from dentalsales.core.money import amount_in_chinese_capitals
 from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.views import paginate, report_domain_error
 
-from . import quotations
+from . import contracts, quotations
 from .forms import ReasonForm, as_id, initial_lines, line_formset
 from .quotation_forms import QuotationFilterForm, QuotationForm, SendForm
 from .views import _show_order_errors, price_text
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 def _visible_quotation(request, pk):
     """Return the quotation if the user may see it, else raise Http404."""
     return get_object_or_404(
-        quotations.visible_quotations(request.user).select_related("customer", "owner", "order"), pk=pk
+        quotations.visible_quotations(request.user).select_related("customer", "owner", "order", "contract"), pk=pk
     )
 
 
@@ -222,3 +222,21 @@ def quotation_accept(request, pk):
         % {"number": quotation.number, "order": order.number},
     )
     return redirect("sales:order_detail", pk=order.pk)
+
+
+@require_POST
+@role_required(*SALES_ROLES)
+def quotation_accept_contract(request, pk):
+    quotation = _visible_quotation(request, pk)
+    try:
+        contract = contracts.create_contract_from_quotation(actor=request.user, quotation=quotation)
+    except DomainError as error:
+        logger.warning("Quotation %s: accept as contract failed for user %s: %s", quotation.pk, request.user.pk, error.code)
+        report_domain_error(request, error)
+        return redirect("sales:quotation_detail", pk=quotation.pk)
+    messages.success(
+        request,
+        _("Quotation %(number)s was accepted; draft contract %(contract)s was created.")
+        % {"number": quotation.number, "contract": contract.number},
+    )
+    return redirect("sales:contract_detail", pk=contract.pk)

@@ -17,7 +17,6 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from dentalsales.accounts.roles import SALES_ROLES
@@ -205,7 +204,7 @@ def update_quotation(*, actor, quotation, lines=None, **fields):
 
 
 def render_quotation_email(quotation):
-    """Return (subject, html) of the quotation e-mail, in the site's language (Chinese)."""
+    """Return (subject, text, html) of the quotation e-mail, in the site's language (Chinese)."""
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "quotation": quotation,
@@ -220,7 +219,8 @@ def render_quotation_email(quotation):
             "company": settings.COMPANY_NAME,
         }
         html = render_to_string("sales/quotation_email.html", context)
-    return subject, html
+        text = render_to_string("sales/quotation_email.txt", context)
+    return subject, text, html
 
 
 @transaction.atomic
@@ -255,10 +255,10 @@ def send_quotation(*, actor, quotation, email):
     quotation.save()
     logger.info("Quotation %s sent by user %s", quotation.pk, actor.pk)
 
-    subject, html = render_quotation_email(quotation)
+    subject, text, html = render_quotation_email(quotation)
 
     def deliver():
-        message = EmailMultiAlternatives(subject, strip_tags(html), settings.DEFAULT_FROM_EMAIL, [email])
+        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [email])
         message.attach_alternative(html, "text/html")
         message.send()
 

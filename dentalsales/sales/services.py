@@ -13,6 +13,7 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -40,6 +41,8 @@ from dentalsales.pricing.resolver import resolve_prices
 
 from .models import (
     EDITABLE_STATUSES,
+    ContractDrawdown,
+    ContractLine,
     OrderChannel,
     OrderStatus,
     OrderStatusChange,
@@ -403,6 +406,18 @@ def update_order(*, actor, order, lines=None, **fields):
         )
     _apply_header(order, fields)
     if lines is not None:
+        # The lines' quantities are drawn from the contract; changing them here would bypass its limits.
+        contract_number = (
+            ContractDrawdown.objects.filter(order_line__order=order)
+            .values_list("contract_line__contract__number", flat=True)
+            .first()
+        )
+        if contract_number:
+            raise InvalidInput(
+                _("The lines of order %(number)s are drawn from contract %(contract)s and cannot be changed; cancel the order and enter a new one from the contract.")
+                % {"number": order.number, "contract": contract_number},
+                field="lines",
+            )
         _save_lines(order, _parse_lines(lines, customer=order.customer, on_date=order.order_date))
     order.save()
     return order
@@ -532,6 +547,32 @@ def cancel_order(*, actor, order, reason):
         raise InvalidInput(_("Give the reason for cancelling the order."), field="reason")
 
     inventory.release_reservations(order)
+    _give_back_contract_quantities(order)
     order.cancellation_reason = reason
     _record(order, actor, S.CANCELLED, reason=reason)
     return order
+
+
+def _give_back_contract_quantities(order):
+    """Return the quantities a cancelled order drew from contracts to their lines, under row locks."""
+    drawdowns = list(
+        ContractDrawdown.objects.filter(order_line__order=order, released_at__isnull=True)
+        .select_related("contract_line")
+        .order_by("contract_line_id")
+    )
+    if not drawdowns:
+        return
+    lines = {
+        line.pk: line
+        for line in ContractLine.objects.select_for_update()
+        .filter(pk__in={drawdown.contract_line_id for drawdown in drawdowns})
+        .order_by("pk")
+    }
+    now = timezone.now()
+    for drawdown in drawdowns:
+        line = lines[drawdown.contract_line_id]
+        line.drawn_quantity -= drawdown.quantity
+        line.save(update_fields=["drawn_quantity"])
+        drawdown.released_at = now
+        drawdown.save(update_fields=["released_at"])
+    logger.info("Order %s cancelled: %s contract line(s) given back", order.pk, len(drawdowns))

@@ -19,6 +19,7 @@ from dentalsales.sales.models import SalesOrder
 
 from .catalog import create_categories, create_products
 from .customers import create_customers
+from .negotiation import create_negotiations
 from .orders import create_orders
 from .pricing import create_price_policy
 from .stock import create_warehouses, receive_demo_stock
@@ -58,6 +59,7 @@ def load_demo_data():
     customers = create_customers(users=users, today=today)
     create_price_policy(actor=users["manager"], products=products, customers=customers, today=today)
     orders = create_orders(users=users, customers=customers, products=products, today=today)
+    create_negotiations(users=users, customers=customers, products=products)
     return DemoSummary(
         users=len(users),
         customers=len(customers),

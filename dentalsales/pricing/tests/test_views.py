@@ -164,6 +164,20 @@ def test_detail_shows_items_and_tiers_without_cost(rep, product):
     assert 'data-testid="edit-price-list"' not in html
 
 
+def test_detail_warns_cost_roles_about_very_low_prices(manager, rep, product):
+    # List price 130.00 and standard cost 80.00: 75.00 is below cost, 100.00 is not.
+    price_list = price_list_with_item(product, "100.00", tiers=[(100, "75.00")])
+
+    manager_html = client_for(manager).get(reverse("pricing:price_list_detail", args=[price_list.pk])).content.decode()
+    rep_html = client_for(rep).get(reverse("pricing:price_list_detail", args=[price_list.pk])).content.decode()
+
+    assert 'data-testid="low-prices"' in manager_html
+    assert "from 100: 75.00" in manager_html
+    assert "from 1:" not in manager_html
+    assert "below standard cost 80.00" in manager_html
+    assert 'data-testid="low-prices"' not in rep_html
+
+
 # -- create and edit ------------------------------------------------------------------------------
 
 
@@ -426,6 +440,20 @@ def test_price_check_shows_the_price_and_its_reasons(rep, customer, product):
     assert "Grade B list “2026 B级价格表”, 100+ tier" in html
     assert "11,000.00" in html
     assert response.context["floors"][0]["is_own"] is True
+
+
+def test_price_check_floor_never_above_locked_price(rep, customer, product):
+    # List price 130.00; the representative's default authority is well above 60.00.
+    LockedPriceFactory(customer=customer, product=product, unit_price=Decimal("60.0000"))
+
+    response = client_for(rep).get(
+        reverse("pricing:price_check"), {"customer": customer.pk, "product": product.pk, "quantity": "1"}
+    )
+
+    floors = response.context["floors"]
+    assert [floor["price"] for floor in floors] == [Decimal("60.0000")] * len(floors)
+    assert all(floor["by_policy"] for floor in floors)
+    assert 'data-by-policy="true"' in response.content.decode()
 
 
 def test_price_check_refuses_another_representatives_customer(rep2, customer, product):

@@ -136,7 +136,7 @@ def test_list_visibility_and_query_count(api, rep, rep2, manager, customer, prod
     client = api(manager)
     client.get(URL)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         rows = client.get(URL).json()["results"]
 
     assert {row["number"] for row in rows} == {mine.number, other.number}

@@ -176,8 +176,8 @@ def test_other_team_supervisor_cannot_see(rep, customer, product):
 TRANSITION_CASES = [
     ("update", {C.DRAFT}),
     ("submit", {C.DRAFT}),
-    ("approve", {C.UNDER_REVIEW}),
-    ("reject", {C.UNDER_REVIEW}),
+    ("approve", {C.UNDER_REVIEW, C.MANAGER_REVIEW}),
+    ("reject", {C.UNDER_REVIEW, C.MANAGER_REVIEW}),
     ("activate", {C.SIGNED}),
     ("complete", {C.ACTIVE}),
     ("terminate", {C.SIGNED, C.ACTIVE}),

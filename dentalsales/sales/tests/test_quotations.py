@@ -158,6 +158,20 @@ def test_send_emails_quotation_on_commit(rep, customer, product, django_capture_
     assert quotation.number in html
 
 
+def test_email_text_part_keeps_one_line_per_item(rep, customer, product, django_capture_on_commit_callbacks):
+    quotation = make_quotation(rep, customer, product)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        qs.send_quotation(actor=rep, quotation=quotation, email="buyer@example.com")
+
+    text = mail.outbox[0].body
+    line = quotation.lines.get()
+    assert "<" not in text
+    assert f"1. {product.name}" in text
+    assert f"{line.quantity} {product.unit} × ¥" in text
+    assert "叁佰陆拾壹元伍角" in text
+
+
 def test_send_needs_valid_email(rep, customer, product, django_capture_on_commit_callbacks):
     quotation = make_quotation(rep, customer, product)
 
