@@ -22,7 +22,9 @@ from .quotation_api import PassThroughDateField
 class ContractLineSerializer(serializers.ModelSerializer):
     product = PassThroughIntegerField()
     quantity = PassThroughIntegerField()
-    unit_price = PassThroughDecimalField(help_text="Tax-inclusive, at most 4 decimal places.")
+    unit_price = PassThroughDecimalField(
+        required=False, allow_null=True, help_text="Tax-inclusive, at most 4 decimal places; leave out for the policy price."
+    )
     delivery_date = PassThroughDateField(required=False, allow_null=True, help_text="YYYY-MM-DD")
     specification = serializers.CharField(required=False, allow_blank=True, max_length=None)
     product_name = serializers.CharField(source="product.name", read_only=True)
@@ -63,11 +65,12 @@ class ContractSerializer(serializers.ModelSerializer):
             "id", "number", "customer", "customer_name", "owner", "status", "start_date", "end_date",
             "payment_terms", "quality_terms", "note", "lines", "total_amount", "has_signed_copy", "reviewed_by",
             "reviewed_at", "supervisor_approved_by", "supervisor_approved_at", "activated_at", "quotation",
-            "rejection_reason", "termination_reason", "allowed_actions", "created_at", "updated_at",
+            "rejection_reason", "termination_reason", "completion_note", "allowed_actions", "created_at", "updated_at",
         ]
         read_only_fields = [
             "number", "status", "total_amount", "reviewed_by", "reviewed_at", "supervisor_approved_by",
-            "supervisor_approved_at", "activated_at", "rejection_reason", "termination_reason", "created_at",
+            "supervisor_approved_at", "activated_at", "rejection_reason", "termination_reason", "completion_note",
+            "created_at",
             "updated_at",
         ]
 
@@ -201,10 +204,12 @@ class ContractViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     def activate(self, request, pk=None):
         return self._respond(contracts.activate_contract(actor=request.user, contract=self.get_object()))
 
-    @extend_schema(request=None)
+    @extend_schema(request=ReasonSerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        return self._respond(contracts.complete_contract(actor=request.user, contract=self.get_object()))
+        """Close the active contract; ``reason`` is required when quantities were never ordered."""
+        reason = str(request.data.get("reason") or "") if hasattr(request.data, "get") else ""
+        return self._respond(contracts.complete_contract(actor=request.user, contract=self.get_object(), reason=reason))
 
     @extend_schema(request=ReasonSerializer)
     @action(detail=True, methods=["post"])

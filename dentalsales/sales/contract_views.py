@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from dentalsales.accounts.roles import SALES_ROLES
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES
 from dentalsales.accounts.views import role_required
 from dentalsales.core.errors import DomainError, InvalidInput
 from dentalsales.core.money import amount_in_chinese_capitals
@@ -129,16 +129,23 @@ def contract_detail(request, pk):
     contract = _visible_contract(request, pk)
     lines = list(contracts.lines_with_progress(contract))
     needs_review = contract.status in (ContractStatus.UNDER_REVIEW, ContractStatus.MANAGER_REVIEW)
+    # Reviewers see how each price compares with the list and policy price before they approve.
+    price_review = contracts.price_review(contract, lines) if request.user.has_role(*REVIEW_ROLES) else {}
+    for line in lines:
+        line.review = price_review.get(line.pk)
     context = {
         "contract": contract,
         "lines": lines,
+        "show_price_review": bool(price_review),
         "orders": list(contracts.contract_orders(contract)[:50]),
-        "manager_reasons": contracts.manager_review_reasons(contract, lines) if needs_review else [],
+        "manager_reasons": contracts.manager_review_reasons(contract, lines, price_review or None) if needs_review else [],
         "actions": contracts.allowed_actions(contract, request.user),
         "today": local_today(),
         "signed_copy_form": SignedCopyForm(),
         "reject_form": ReasonForm(prefix="reject", required=True),
         "terminate_form": ReasonForm(prefix="terminate", required=True),
+        "complete_form": ReasonForm(prefix="complete"),
+        "remaining_total": sum(line.remaining_quantity for line in lines),
     }
     return render(request, "sales/contract_detail.html", context)
 
@@ -188,7 +195,8 @@ def _run(request, contract, action):
     if action == "activate":
         return contracts.activate_contract(actor=user, contract=contract)
     if action == "complete":
-        return contracts.complete_contract(actor=user, contract=contract)
+        form = ReasonForm(request.POST, prefix="complete")
+        return contracts.complete_contract(actor=user, contract=contract, reason=form.reason_text())
     if action == "terminate":
         form = ReasonForm(request.POST, prefix="terminate")
         return contracts.terminate_contract(actor=user, contract=contract, reason=form.reason_text())

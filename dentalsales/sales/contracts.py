@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, Role
 from dentalsales.accounts.selectors import owner_visibility
 from dentalsales.catalog.models import Product
-from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
+from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted, join_reasons
 from dentalsales.core.money import format_money, format_price, line_amount, round_money
 from dentalsales.core.services import next_document_number
 from dentalsales.core.timeutils import local_today
@@ -77,6 +77,21 @@ def contract_list(user, *, status="", search=""):
     return queryset.order_by("-start_date", "-number")
 
 
+def contracts_awaiting_review(user):
+    """Return the contracts ``user`` could approve now: under review for supervisors, also awaiting a manager for managers."""
+    statuses = [C.UNDER_REVIEW]
+    if user.has_role(Role.MANAGER):
+        statuses.append(C.MANAGER_REVIEW)
+    return (
+        visible_contracts(user)
+        .filter(status__in=statuses)
+        .exclude(created_by=user)
+        .exclude(supervisor_approved_by=user)
+        .select_related("customer", "owner")
+        .order_by("updated_at", "number")
+    )
+
+
 def allowed_actions(contract, user):
     """Return the actions ``user`` may attempt on ``contract`` now (for buttons and API hints)."""
     actions = []
@@ -91,7 +106,7 @@ def allowed_actions(contract, user):
         and user.pk not in (contract.created_by_id, contract.supervisor_approved_by_id)
     ):
         actions += ["approve", "reject"]
-    if contract.status in (C.SIGNED, C.ACTIVE) and is_sales:
+    if contract.status == C.SIGNED and is_sales:
         actions.append("attach")
     if contract.status == C.SIGNED and is_sales:
         actions.append("activate")
@@ -102,15 +117,50 @@ def allowed_actions(contract, user):
     return actions
 
 
-def manager_review_reasons(contract, lines=None):
+def price_review(contract, lines):
+    """Return, per line id, the list price, the policy price, the share of list price and who must approve the price.
+
+    ``approval`` is None, ``"supervisor"`` or ``"manager"``, as for order
+    lines: a line at or above the customer's policy price on the
+    contract's start date needs no approval.
+    """
+    if not lines:
+        return {}
+    quantities = {}
+    for line in lines:
+        quantities[line.product] = quantities.get(line.product, 0) + line.quantity
+    policy = resolve_prices(customer=contract.customer, quantities=quantities, on_date=contract.start_date)
+    table = authority_table()
+    owner_roles = contract.owner.roles
+    review = {}
+    for line in lines:
+        list_price = line.product.list_price
+        policy_price = policy[line.product_id].unit_price
+        review[line.pk] = {
+            "list_price": list_price,
+            "policy_price": policy_price,
+            "share": (line.unit_price / list_price * 100).quantize(Decimal("0.1")) if list_price else None,
+            "approval": approval_level(
+                unit_price=line.unit_price,
+                list_price=list_price,
+                product=line.product,
+                owner_roles=owner_roles,
+                resolved_price=policy_price,
+                table=table,
+            ),
+        }
+    return review
+
+
+def manager_review_reasons(contract, lines=None, review=None):
     """Return why the contract needs a manager's approval besides the supervisor's; empty when it does not.
 
     A manager must approve a contract whose total is above
     ``CONTRACT_MANAGER_REVIEW_AMOUNT``, or one with a line priced below the
-    supervisor's discount authority. A line at or above the customer's
-    policy price on the contract's start date needs no approval.
+    supervisor's discount authority.
     """
     lines = list(contract.lines.select_related("product")) if lines is None else lines
+    review = price_review(contract, lines) if review is None else review
     reasons = []
     threshold = settings.CONTRACT_MANAGER_REVIEW_AMOUNT
     if contract.total_amount > threshold:
@@ -118,24 +168,8 @@ def manager_review_reasons(contract, lines=None):
             _("The total %(total)s is above %(threshold)s.")
             % {"total": format_money(contract.total_amount), "threshold": format_money(threshold)}
         )
-    if not lines:
-        return reasons
-    quantities = {}
     for line in lines:
-        quantities[line.product] = quantities.get(line.product, 0) + line.quantity
-    policy = resolve_prices(customer=contract.customer, quantities=quantities, on_date=contract.start_date)
-    table = authority_table()
-    owner_roles = contract.owner.roles
-    for line in lines:
-        level = approval_level(
-            unit_price=line.unit_price,
-            list_price=line.product.list_price,
-            product=line.product,
-            owner_roles=owner_roles,
-            resolved_price=policy[line.product_id].unit_price,
-            table=table,
-        )
-        if level == "manager":
+        if review[line.pk]["approval"] == "manager":
             reasons.append(
                 _("%(product)s at %(price)s is below the supervisor's discount authority (list price %(list)s).")
                 % {
@@ -166,6 +200,15 @@ def contract_orders(contract):
         .distinct()
         .order_by("-order_date", "-number")
     )
+
+
+def _reviewers_for(contract):
+    """Return who reviews the contract: the owner's team supervisor, or every supervisor when the team has none."""
+    team = getattr(contract.owner, "team", None)
+    supervisor = getattr(team, "supervisor", None) if team else None
+    if supervisor is not None and supervisor.is_active and supervisor.pk != contract.created_by_id:
+        return [supervisor]
+    return [user for user in users_with_roles(Role.SUPERVISOR) if user.pk != contract.created_by_id]
 
 
 def _contract_link(contract):
@@ -220,12 +263,31 @@ def _apply_header(contract, fields):
         setattr(contract, name, value)
     if contract.end_date < contract.start_date:
         raise InvalidInput(
-            _("End date %(value)s is before the start date.") % {"value": contract.end_date}, field="end_date"
+            _("End date %(value)s is before the start date %(start)s.")
+            % {"value": contract.end_date, "start": contract.start_date},
+            field="end_date",
+        )
+    _check_not_ended(contract)
+
+
+def _check_not_ended(contract):
+    """Raise ``InvalidInput`` for a contract whose term ended before today: nothing could be ordered against it."""
+    today = local_today()
+    if contract.end_date < today:
+        raise InvalidInput(
+            _("End date %(value)s has already passed; a contract must run until today (%(today)s) or later.")
+            % {"value": contract.end_date, "today": today},
+            field="end_date",
         )
 
 
-def _parse_lines(lines):
-    """Validate line dicts (product, quantity, unit_price, optional specification and delivery_date)."""
+def _parse_lines(lines, contract):
+    """Validate line dicts (product, quantity, optional unit_price, specification and delivery_date).
+
+    A line without a price gets the customer's policy price on the
+    contract's start date. Each product may appear on one line only, and a
+    delivery date must fall within the contract's term.
+    """
     if not lines:
         raise InvalidInput(_("Add at least one contract line."), field="lines")
     if len(lines) > order_services.MAX_LINES:
@@ -242,6 +304,7 @@ def _parse_lines(lines):
 
     result = []
     errors = {}
+    seen = set()
     for index, (data, product_id) in enumerate(zip(lines, product_ids)):
         prefix = f"lines[{index}]"
         product = products.get(product_id) if order_services._is_id(product_id) else None
@@ -251,6 +314,12 @@ def _parse_lines(lines):
         if not product.is_active:
             errors[f"{prefix}.product"] = [_("Product “%(value)s” is no longer sold.") % {"value": product}]
             continue
+        if product.pk in seen:
+            errors[f"{prefix}.product"] = [
+                _("Product “%(value)s” appears on more than one line; keep one line per product.") % {"value": product}
+            ]
+            continue
+        seen.add(product.pk)
         quantity = order_services._as_whole_number(data.get("quantity"))
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= order_services.MAX_QUANTITY:
             errors[f"{prefix}.quantity"] = [
@@ -259,26 +328,32 @@ def _parse_lines(lines):
             ]
             continue
         raw_price = data.get("unit_price")
-        try:
-            unit_price = Decimal(str(raw_price).strip())
-        except InvalidOperation:
-            unit_price = None
-        if (
-            unit_price is None
-            or raw_price in (None, "")
-            or not unit_price.is_finite()
-            or not 0 <= unit_price <= order_services.MAX_UNIT_PRICE
-            or unit_price.as_tuple().exponent < -4
-        ):
-            errors[f"{prefix}.unit_price"] = [
-                _("Price must be from 0 to %(max)s with at most 4 decimal places, not “%(value)s”.")
-                % {"value": raw_price, "max": order_services.MAX_UNIT_PRICE}
-            ]
-            continue
+        unit_price = None
+        if raw_price not in (None, ""):
+            try:
+                unit_price = Decimal(str(raw_price).strip())
+            except InvalidOperation:
+                unit_price = Decimal("NaN")
+            if (
+                not unit_price.is_finite()
+                or not 0 < unit_price <= order_services.MAX_UNIT_PRICE
+                or unit_price.as_tuple().exponent < -4
+            ):
+                errors[f"{prefix}.unit_price"] = [
+                    _("Price must be more than 0 and at most %(max)s with at most 4 decimal places, not “%(value)s”.")
+                    % {"value": raw_price, "max": order_services.MAX_UNIT_PRICE}
+                ]
+                continue
         try:
             delivery_date = _as_date(data.get("delivery_date"), f"{prefix}.delivery_date")
         except InvalidInput as error:
             errors.update(error.field_errors)
+            continue
+        if delivery_date and not contract.start_date <= delivery_date <= contract.end_date:
+            errors[f"{prefix}.delivery_date"] = [
+                _("Delivery date %(value)s is outside the contract term %(start)s to %(end)s.")
+                % {"value": delivery_date, "start": contract.start_date, "end": contract.end_date}
+            ]
             continue
         specification = str(data.get("specification") or product.specification or "").strip()[:200]
         result.append(
@@ -287,12 +362,23 @@ def _parse_lines(lines):
                 specification=specification,
                 quantity=quantity,
                 unit_price=unit_price,
-                amount=line_amount(quantity, unit_price),
                 delivery_date=delivery_date,
             )
         )
     if errors:
         raise InvalidInput(field_errors=errors)
+
+    unpriced = [line for line in result if line.unit_price is None]
+    if unpriced:
+        policy = resolve_prices(
+            customer=contract.customer,
+            quantities={line.product: line.quantity for line in unpriced},
+            on_date=contract.start_date,
+        )
+        for line in unpriced:
+            line.unit_price = policy[line.product_id].unit_price
+    for line in result:
+        line.amount = line_amount(line.quantity, line.unit_price)
     return result
 
 
@@ -340,7 +426,9 @@ def create_contract(*, actor, customer, lines, **fields):
         created_by=actor,
     )
     _apply_header(contract, fields)
-    parsed = _parse_lines(lines)
+    if not contract.payment_terms:
+        contract.payment_terms = _("Payment within %(days)s days of delivery.") % {"days": customer.payment_terms_days}
+    parsed = _parse_lines(lines, contract)
     contract.number = next_document_number("SC")
     contract.save()
     _save_lines(contract, parsed)
@@ -358,7 +446,7 @@ def update_contract(*, actor, contract, lines=None, **fields):
 
     _apply_header(contract, fields)
     if lines is not None:
-        _save_lines(contract, _parse_lines(lines))
+        _save_lines(contract, _parse_lines(lines, contract))
     contract.save()
     return contract
 
@@ -372,6 +460,15 @@ def submit_contract(*, actor, contract):
 
     contract.status = C.UNDER_REVIEW
     contract.save()
+    notify(
+        _reviewers_for(contract),
+        title=_("Contract %(number)s with %(customer)s waits for review")
+        % {"number": contract.number, "customer": contract.customer},
+        body=_("Total %(total)s, entered by %(name)s.")
+        % {"total": format_money(contract.total_amount), "name": actor.display_name},
+        link=_contract_link(contract),
+        category="contract_review",
+    )
     logger.info("Contract %s submitted by user %s", contract.pk, actor.pk)
     return contract
 
@@ -497,10 +594,11 @@ def attach_signed_copy(*, actor, contract, upload):
     """Attach the counter-signed scan to a signed or active contract, replacing an earlier one."""
     _require(actor, SALES_ROLES, _("Only sales staff can attach signed copies."))
     contract = _lock(contract, actor)
+    # Once active, the scan is the record orders were placed against, so it can no longer be replaced.
     _require_state(
         contract,
-        {C.SIGNED, C.ACTIVE},
-        _("Contract %(number)s is %(status)s; a signed copy can only be attached to a signed or active contract."),
+        {C.SIGNED},
+        _("Contract %(number)s is %(status)s; a signed copy can only be attached before the contract is activated."),
     )
     check_signed_copy(upload)
 
@@ -518,6 +616,7 @@ def activate_contract(*, actor, contract):
     _require_state(contract, {C.SIGNED}, _("Contract %(number)s is %(status)s; only a signed contract can be activated."))
     if not contract.signed_copy:
         raise InvalidInput(_("Attach the signed copy before activating the contract."), field="signed_copy")
+    _check_not_ended(contract)
 
     contract.status = C.ACTIVE
     contract.activated_at = timezone.now()
@@ -543,13 +642,41 @@ def activate_contract(*, actor, contract):
 
 
 @transaction.atomic
-def complete_contract(*, actor, contract):
-    """Close an active contract as fulfilled."""
+def complete_contract(*, actor, contract, reason=""):
+    """Close an active contract as fulfilled.
+
+    Refused while an order drawn from it is still open (not yet shipped,
+    completed or cancelled). When quantities remain undrawn, ``reason``
+    is required and kept as the completion note.
+    """
+    from .models import OrderStatus, SalesOrder
+
     _require(actor, SALES_ROLES, _("Only sales staff can complete contracts."))
     contract = _lock(contract, actor)
     _require_state(contract, {C.ACTIVE}, _("Contract %(number)s is %(status)s; only an active contract can be completed."))
+    open_orders = list(
+        SalesOrder.objects.filter(lines__contract_drawdown__contract_line__contract=contract)
+        .exclude(status__in=[OrderStatus.SHIPPED, OrderStatus.COMPLETED, OrderStatus.CANCELLED])
+        .values_list("number", flat=True)
+        .distinct()
+        .order_by("number")
+    )
+    if open_orders:
+        raise InvalidTransition(
+            _("Orders %(orders)s against contract %(number)s are still open; ship or cancel them before completing it.")
+            % {"orders": join_reasons(open_orders), "number": contract.number}
+        )
+    remaining = sum(line.remaining_quantity for line in contract.lines.all())
+    reason = (reason or "").strip()
+    if remaining and not reason:
+        raise InvalidInput(
+            _("%(remaining)s units of contract %(number)s were never ordered; give the reason for completing it anyway.")
+            % {"remaining": remaining, "number": contract.number},
+            field="reason",
+        )
 
     contract.status = C.COMPLETED
+    contract.completion_note = reason
     contract.save()
     logger.info("Contract %s completed by user %s", contract.pk, actor.pk)
     return contract
@@ -707,13 +834,17 @@ def create_contract_from_quotation(*, actor, quotation):
         }
         for line in quotation.lines.select_related("product").order_by("pk")
     ]
-    terms = [text for text in (quotation.payment_terms, quotation.delivery_terms) if text]
+    notes = []
+    if quotation.delivery_terms:
+        notes.append(_("Delivery terms: %(terms)s") % {"terms": quotation.delivery_terms})
+    if quotation.note:
+        notes.append(quotation.note)
     contract = create_contract(
         actor=actor,
         customer=quotation.customer,
         lines=lines,
-        payment_terms="\n".join(terms),
-        note=quotation.note,
+        payment_terms=quotation.payment_terms,
+        note="\n".join(notes),
     )
     contract.quotation = quotation
     contract.save(update_fields=["quotation"])

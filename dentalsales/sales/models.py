@@ -277,6 +277,9 @@ class Contract(models.Model):
     supervisor_approved_at = models.DateTimeField(_("supervisor approval time"), null=True, blank=True)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
     termination_reason = models.TextField(_("termination reason"), blank=True)
+    completion_note = models.TextField(
+        _("completion note"), blank=True, help_text=_("Why the contract was completed with quantities never ordered.")
+    )
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     quotation = models.OneToOneField(
         Quotation,

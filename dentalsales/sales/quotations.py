@@ -236,6 +236,8 @@ def send_quotation(*, actor, quotation, email):
     if quotation.status != Q.DRAFT:
         _reject_state(quotation, _("Quotation %(number)s is %(status)s; only a draft quotation can be sent."))
     email = (email or "").strip()
+    if not email:
+        raise InvalidInput(_("Enter the customer's e-mail address."), field="email")
     try:
         validate_email(email)
     except ValidationError:

@@ -162,13 +162,13 @@ def _parse_lines(lines, *, customer, on_date):
     customer; the policy sees the product's total quantity over all lines.
     """
     if not lines:
-        raise InvalidInput(_("Add at least one order line."), field="lines")
+        raise InvalidInput(_("Add at least one line."), field="lines")
     if len(lines) > MAX_LINES:
         raise InvalidInput(_("An order may have at most %(max)s lines.") % {"max": MAX_LINES}, field="lines")
     product_ids = []
     for data in lines:
         if not isinstance(data, dict):
-            raise InvalidInput(_("Each order line needs a product and a quantity."), field="lines")
+            raise InvalidInput(_("Each line needs a product and a quantity."), field="lines")
         product = data.get("product")
         product_ids.append(product.pk if isinstance(product, Product) else _as_whole_number(product))
     products = Product.objects.in_bulk([pid for pid in product_ids if _is_id(pid)])
@@ -212,9 +212,10 @@ def _parse_lines(lines, *, customer, on_date):
         except InvalidOperation:
             errors[f"{prefix}.unit_price"] = [_("“%(value)s” is not a price.") % {"value": unit_price}]
             continue
-        if not unit_price.is_finite() or unit_price < 0 or unit_price > MAX_UNIT_PRICE:
+        if not unit_price.is_finite() or unit_price <= 0 or unit_price > MAX_UNIT_PRICE:
             errors[f"{prefix}.unit_price"] = [
-                _("Price must be from 0 to %(max)s, not “%(value)s”.") % {"value": unit_price, "max": MAX_UNIT_PRICE}
+                _("Price must be more than 0 and at most %(max)s, not “%(value)s”.")
+                % {"value": unit_price, "max": MAX_UNIT_PRICE}
             ]
             continue
         if unit_price.as_tuple().exponent < -4:

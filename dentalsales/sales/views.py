@@ -20,6 +20,7 @@ from dentalsales.core.views import add_domain_error, paginate, report_domain_err
 from dentalsales.inventory.models import Allocation
 from dentalsales.inventory.selectors import warehouses_with_open_reservations
 
+from . import contracts as contract_services
 from . import selectors, services
 from .forms import (
     OrderFilterForm,
@@ -108,7 +109,8 @@ def _export_orders(request, orders):
 def review_queue(request):
     page_obj = paginate(request, selectors.review_queue(request.user))
     page_obj.object_list = selectors.attach_line_counts(page_obj.object_list)
-    return render(request, "sales/review_queue.html", {"page_obj": page_obj})
+    waiting_contracts = list(contract_services.contracts_awaiting_review(request.user)[:50])
+    return render(request, "sales/review_queue.html", {"page_obj": page_obj, "contracts": waiting_contracts})
 
 
 # -- entry and editing --------------------------------------------------------

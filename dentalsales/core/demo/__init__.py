@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.test.utils import override_settings
 
 from dentalsales.accounts.models import User
 from dentalsales.catalog.models import Category
@@ -47,9 +48,19 @@ def demo_data_loaded():
     return User.objects.filter(username=MARKER_USERNAME).exists()
 
 
-@transaction.atomic
 def load_demo_data():
-    """Load the whole demo data set in one transaction and return a summary; nothing is kept on failure."""
+    """Load the whole demo data set in one transaction and return a summary; nothing is kept on failure.
+
+    E-mails that the services send on the way (quotations, notifications)
+    go to a dummy backend: demo addresses must never receive real mail,
+    even on a server with ``EMAIL_HOST`` set.
+    """
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        return _load_demo_data()
+
+
+@transaction.atomic
+def _load_demo_data():
     today = local_today()
     users = create_users()
     categories = create_categories()

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -390,3 +391,186 @@ def test_print_view_has_capitals_and_seal_area(client, rep, customer, product):
     assert contract.number in page
     assert 'data-testid="seal-area"' in page
     assert "人民币" in page or "圆" in page or "元" in page
+
+
+class TestEntryRules:
+    def test_blank_price_takes_policy_price(self, rep, customer, product):
+        contract = cs.create_contract(actor=rep, customer=customer, lines=[{"product": product, "quantity": 10}])
+
+        line = contract.lines.get()
+        assert line.unit_price == product.list_price
+        assert contract.total_amount == product.list_price * 10
+
+    def test_blank_price_through_api(self, api, rep, customer, product):
+        response = api(rep).post(
+            "/api/v1/contracts/", {"customer": customer.pk, "lines": [{"product": product.pk, "quantity": 2}]}, format="json"
+        )
+
+        assert response.status_code == 201
+        assert Decimal(response.json()["lines"][0]["unit_price"]) == product.list_price
+
+    @pytest.mark.parametrize("price", ["0", "0.0000", "-1"])
+    def test_zero_or_negative_price_refused_everywhere(self, rep, customer, product, price):
+        with pytest.raises(InvalidInput) as contract_error:
+            cs.create_contract(actor=rep, customer=customer, lines=[{"product": product, "quantity": 1, "unit_price": price}])
+        with pytest.raises(InvalidInput) as quotation_error:
+            qs.create_quotation(actor=rep, customer=customer, lines=[{"product": product, "quantity": 1, "unit_price": price}])
+
+        for error in (contract_error, quotation_error):
+            assert price in " ".join(error.value.field_errors["lines[0].unit_price"])
+        assert Contract.objects.count() == 0
+
+    def test_same_product_twice_refused(self, rep, customer, product):
+        with pytest.raises(InvalidInput) as error:
+            cs.create_contract(
+                actor=rep,
+                customer=customer,
+                lines=[{"product": product, "quantity": 1}, {"product": product, "quantity": 2}],
+            )
+
+        assert "lines[1].product" in error.value.field_errors
+        assert Contract.objects.count() == 0
+
+    def test_delivery_date_outside_term_refused(self, rep, customer, product):
+        too_late = (local_today() + datetime.timedelta(days=800)).isoformat()
+
+        with pytest.raises(InvalidInput) as error:
+            cs.create_contract(
+                actor=rep, customer=customer, lines=[{"product": product, "quantity": 1, "delivery_date": too_late}]
+            )
+
+        assert too_late in " ".join(error.value.field_errors["lines[0].delivery_date"])
+
+    def test_term_already_ended_refused(self, rep, customer, product):
+        with pytest.raises(InvalidInput) as error:
+            cs.create_contract(
+                actor=rep,
+                customer=customer,
+                lines=[{"product": product, "quantity": 1}],
+                start_date="2026-01-01",
+                end_date="2026-06-30",
+            )
+
+        assert error.value.field == "end_date"
+        assert "2026-06-30" in str(error.value)
+
+    def test_activation_after_end_date_refused(self, rep, customer, product):
+        yesterday = local_today() - datetime.timedelta(days=1)
+        contract = set_state(
+            make_contract(rep, customer, product), C.SIGNED, signed_copy="contracts/x.pdf", end_date=yesterday
+        )
+
+        with pytest.raises(InvalidInput) as error:
+            cs.activate_contract(actor=rep, contract=contract)
+
+        contract.refresh_from_db()
+        assert error.value.field == "end_date"
+        assert contract.status == C.SIGNED
+
+    def test_default_payment_terms_from_customer(self, rep, customer, product):
+        contract = cs.create_contract(actor=rep, customer=customer, lines=[{"product": product, "quantity": 1}])
+
+        assert str(customer.payment_terms_days) in contract.payment_terms
+
+    def test_quotation_delivery_terms_go_to_note(self, rep, customer, product):
+        quotation = qs.create_quotation(
+            actor=rep,
+            customer=customer,
+            lines=[{"product": product, "quantity": 1}],
+            payment_terms="月结 60 天",
+            delivery_terms="分两批交货",
+        )
+        quotation = qs.send_quotation(actor=rep, quotation=quotation, email="buyer@example.com")
+
+        contract = cs.create_contract_from_quotation(actor=rep, quotation=quotation)
+
+        assert contract.payment_terms == "月结 60 天"
+        assert "分两批交货" in contract.note
+
+    def test_blank_email_named(self, rep, customer, product):
+        quotation = qs.create_quotation(actor=rep, customer=customer, lines=[{"product": product, "quantity": 1}])
+
+        with pytest.raises(InvalidInput) as error:
+            qs.send_quotation(actor=rep, quotation=quotation, email="  ")
+
+        assert error.value.field == "email"
+        assert "e-mail address" in str(error.value)
+
+
+class TestSignedCopyAndCompletion:
+    def test_signed_copy_cannot_be_replaced_once_active(self, rep, customer, product):
+        contract = set_state(make_contract(rep, customer, product), C.ACTIVE, signed_copy="contracts/original.pdf")
+
+        with pytest.raises(InvalidTransition):
+            cs.attach_signed_copy(actor=rep, contract=contract, upload=SimpleUploadedFile("new.pdf", b"%PDF-1.4\n"))
+
+        contract.refresh_from_db()
+        assert contract.signed_copy.name == "contracts/original.pdf"
+        assert "attach" not in cs.allowed_actions(contract, rep)
+
+    def test_complete_refused_while_an_order_is_open(self, rep, customer, product):
+        contract = set_state(make_contract(rep, customer, product, quantity=10), C.ACTIVE)
+        order = cs.create_order_from_contract(actor=rep, contract=contract, quantities={contract.lines.get().pk: 10})
+
+        with pytest.raises(InvalidTransition) as error:
+            cs.complete_contract(actor=rep, contract=contract)
+
+        assert order.number in str(error.value)
+        contract.refresh_from_db()
+        assert contract.status == C.ACTIVE
+
+    def test_complete_with_remaining_needs_reason(self, rep, customer, product):
+        contract = set_state(make_contract(rep, customer, product, quantity=10), C.ACTIVE)
+
+        with pytest.raises(InvalidInput) as error:
+            cs.complete_contract(actor=rep, contract=contract)
+        assert error.value.field == "reason"
+        assert "10" in str(error.value)
+
+        contract = cs.complete_contract(actor=rep, contract=contract, reason="客户改用集采渠道")
+        assert contract.status == C.COMPLETED
+        assert contract.completion_note == "客户改用集采渠道"
+
+    def test_complete_through_api_with_reason(self, api, rep, customer, product):
+        contract = set_state(make_contract(rep, customer, product, quantity=10), C.ACTIVE)
+
+        refused = api(rep).post(f"/api/v1/contracts/{contract.pk}/complete/", {}, format="json")
+        done = api(rep).post(f"/api/v1/contracts/{contract.pk}/complete/", {"reason": "项目结束"}, format="json")
+
+        assert refused.status_code == 400
+        assert done.status_code == 200
+        assert done.json()["completion_note"] == "项目结束"
+
+
+class TestReviewSupport:
+    def test_submit_notifies_team_supervisor(self, rep, supervisor, customer, product):
+        contract = make_contract(rep, customer, product)
+
+        assert titles_for(supervisor) == [f"Contract {contract.number} with {customer} waits for review"]
+
+    def test_review_queue_lists_contracts_by_step(self, client, rep, supervisor, manager, customer, product):
+        small = make_contract(rep, customer, product, quantity=10)
+        large = cs.approve_contract(actor=supervisor, contract=make_contract(rep, customer, product, quantity=1000))
+
+        client.force_login(supervisor)
+        supervisor_page = client.get(reverse("sales:review_queue")).content.decode()
+        client.force_login(manager)
+        manager_page = client.get(reverse("sales:review_queue")).content.decode()
+
+        assert f'data-contract="{small.number}"' in supervisor_page
+        assert f'data-contract="{large.number}"' not in supervisor_page
+        assert f'data-contract="{small.number}"' in manager_page
+        assert f'data-contract="{large.number}"' in manager_page
+
+    def test_reviewers_see_price_basis_and_reps_do_not(self, client, rep, supervisor, customer, product):
+        low = (product.list_price * Decimal("0.5")).quantize(Decimal("0.01"))
+        contract = make_contract(rep, customer, product, quantity=1, unit_price=low)
+
+        client.force_login(supervisor)
+        supervisor_page = client.get(reverse("sales:contract_detail", args=[contract.pk])).content.decode()
+        client.force_login(rep)
+        rep_page = client.get(reverse("sales:contract_detail", args=[contract.pk])).content.decode()
+
+        assert 'data-approval="manager"' in supervisor_page
+        assert "(50.0%)" in supervisor_page
+        assert 'data-testid="price-approval"' not in rep_page

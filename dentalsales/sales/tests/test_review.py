@@ -256,10 +256,12 @@ class TestPrice:
 
         assert failed(order) == []
 
-    def test_a_free_line_is_below_list(self, rep, customer, stocked_product):
-        order = submitted(rep, customer, [(stocked_product, 1, "0")])
+    def test_a_free_line_is_refused_at_entry(self, rep, customer, stocked_product):
+        with pytest.raises(InvalidInput) as error:
+            submitted(rep, customer, [(stocked_product, 1, "0")])
 
-        assert failed(order) == ["price"]
+        assert "lines[0].unit_price" in error.value.field_errors
+        assert SalesOrder.objects.count() == 0
 
 
 class TestStock:

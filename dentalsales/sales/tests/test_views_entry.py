@@ -190,7 +190,7 @@ def test_order_without_lines_is_refused(client, rep, customer):
 
     assert response.status_code == 200
     assert SalesOrder.objects.count() == 0
-    assert response.context["form"].non_field_errors() == ["Add at least one order line."]
+    assert response.context["form"].non_field_errors() == ["Add at least one line."]
 
 
 def test_logistics_cannot_open_order_entry(client, logistics):
