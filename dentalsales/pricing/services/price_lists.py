@@ -76,6 +76,31 @@ def _apply_price_list_fields(price_list, fields, errors):
             price_list.is_active = value
 
 
+def _check_no_tie(price_list, errors):
+    """Reject a second active list for the same grade or customer with the same priority and start date.
+
+    The resolver prefers the higher priority, then the later start date, so
+    two such lists would leave the price to chance.
+    """
+    if errors or not price_list.is_active or not price_list.valid_from:
+        return
+    rivals = PriceList.objects.filter(
+        is_active=True, kind=price_list.kind, priority=price_list.priority, valid_from=price_list.valid_from
+    ).exclude(pk=price_list.pk)
+    if price_list.kind == PriceListKind.GRADE:
+        rivals = rivals.filter(grade=price_list.grade)
+    else:
+        rivals = rivals.filter(customer_id=price_list.customer_id)
+    rival = rivals.order_by("pk").first()
+    if rival is not None:
+        errors.add(
+            "priority",
+            _("Active price list “%(name)s” applies to the same customers from the same date with priority %(value)s; "
+              "give this list a different priority or start date.")
+            % {"name": rival.name, "value": price_list.priority},
+        )
+
+
 def _apply_kind(price_list, fields, errors):
     """Set the kind with its grade or customer.
 
@@ -231,6 +256,7 @@ def create_price_list(*, actor, items=(), **fields):
     price_list = PriceList(is_active=True, priority=0)
     errors = FieldErrors()
     _apply_price_list_fields(price_list, {"kind": "", **fields}, errors)
+    _check_no_tie(price_list, errors)
     parsed_items = _parse_items(items, errors)
     errors.raise_if_any()
     clean_model(price_list)
@@ -253,6 +279,7 @@ def update_price_list(*, actor, price_list, items=None, **fields):
 
     errors = FieldErrors()
     _apply_price_list_fields(price_list, fields, errors)
+    _check_no_tie(price_list, errors)
     parsed_items = _parse_items(items, errors) if items is not None else None
     errors.raise_if_any()
     clean_model(price_list)

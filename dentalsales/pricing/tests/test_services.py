@@ -204,6 +204,20 @@ def test_failed_update_changes_nothing(manager, product):
     assert VolumeTier.objects.count() == 1
 
 
+def test_tie_with_active_list_refused(manager, product):
+    first = services.create_price_list(actor=manager, items=items_for(product), **header())
+
+    with pytest.raises(InvalidInput) as error:
+        services.create_price_list(actor=manager, items=items_for(product), **header(name="2026 B级价格表（二）"))
+
+    assert first.name in " ".join(error.value.field_errors["priority"])
+    assert PriceList.objects.count() == 1
+    services.create_price_list(actor=manager, items=items_for(product), **header(name="高优先级", priority=5))
+    services.deactivate_price_list(actor=manager, price_list=first)
+    services.create_price_list(actor=manager, items=items_for(product), **header(name="替代价格表"))
+    assert PriceList.objects.count() == 3
+
+
 def test_deactivate_price_list(manager, product):
     price_list = services.create_price_list(actor=manager, items=items_for(product), **header())
 
