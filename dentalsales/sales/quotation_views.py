@@ -18,6 +18,7 @@ from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.views import paginate, report_domain_error
 
 from . import contracts, quotations
+from .review import price_approvals
 from .forms import ReasonForm, as_id, initial_lines, line_formset
 from .quotation_forms import QuotationFilterForm, QuotationForm, SendForm
 from .views import _show_order_errors, price_text
@@ -157,9 +158,14 @@ def _document_context(quotation):
 def quotation_detail(request, pk):
     quotation = _visible_quotation(request, pk)
     context = _document_context(quotation)
+    # The same discount-authority rule as order review, shown before the price is promised to the customer.
+    approvals = {line.pk: level for line, level in price_approvals(quotation, context["lines"])}
+    for line in context["lines"]:
+        line.approval = approvals.get(line.pk)
     context.update(
         {
             "actions": quotations.allowed_actions(quotation, request.user),
+            "needs_approval": bool(approvals),
             "send_form": SendForm(prefix="send"),
             "lose_form": ReasonForm(prefix="lose", required=True),
         }

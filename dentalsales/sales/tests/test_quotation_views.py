@@ -2,9 +2,11 @@
 
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -313,3 +315,17 @@ def test_logistics_post_action_is_403(client, logistics, rep, customer, product)
     quotation.refresh_from_db()
     assert response.status_code == 403
     assert quotation.status == S.SENT
+
+
+def test_detail_flags_prices_below_authority(rep, customer, product):
+    low = (product.list_price * Decimal("0.5")).quantize(Decimal("0.01"))
+    quotation = qs.create_quotation(
+        actor=rep, customer=customer, lines=[{"product": product, "quantity": 1, "unit_price": low}]
+    )
+    client = Client()
+    client.force_login(rep)
+
+    html = client.get(reverse("sales:quotation_detail", args=[quotation.pk])).content.decode()
+
+    assert 'data-testid="quotation-approval-warning"' in html
+    assert 'data-testid="price-approval"' in html
