@@ -29,8 +29,40 @@ def navigation_items(user):
     return items
 
 
+# Sidebar sections by URL namespace, in display order; an unlisted namespace goes to "More".
+NAVIGATION_SECTIONS = [
+    ("customers", _("Customers"), {"customers", "crm"}),
+    ("sales", _("Sales"), {"sales", "pricing"}),
+    ("stock", _("Products and stock"), {"catalog", "inventory"}),
+    ("aftersales", _("After-sales"), {"aftersales"}),
+    ("finance", _("Finance"), {"finance"}),
+    ("quality", _("Quality"), {"quality"}),
+]
+
+
+def navigation_sections(items):
+    """Group navigation items into sidebar sections; items without a namespace (the dashboard) come first, alone."""
+    top = [item for item in items if ":" not in item["name"]]
+    by_section = {key: [] for key, _label, _namespaces in NAVIGATION_SECTIONS}
+    more = []
+    for item in items:
+        if ":" not in item["name"]:
+            continue
+        namespace = item["name"].split(":", 1)[0]
+        key = next((key for key, _label, namespaces in NAVIGATION_SECTIONS if namespace in namespaces), None)
+        (by_section[key] if key else more).append(item)
+    sections = [{"key": "", "label": "", "items": top}] if top else []
+    for key, label, _namespaces in NAVIGATION_SECTIONS:
+        if by_section[key]:
+            sections.append({"key": key, "label": label, "items": by_section[key]})
+    if more:
+        sections.append({"key": "more", "label": _("More"), "items": more})
+    return sections
+
+
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"navigation": []}
-    return {"navigation": navigation_items(user)}
+        return {"navigation": [], "navigation_sections": []}
+    items = navigation_items(user)
+    return {"navigation": items, "navigation_sections": navigation_sections(items)}
