@@ -174,7 +174,18 @@ def test_navbar_shows_the_first_role_and_lists_all_in_the_tooltip(client):
     assert badge.endswith(">Administrator +6")
     for role in Role:
         assert str(role.label) in badge
-    assert "navbar-expand-xl" in html
+    assert 'id="main-nav"' in html
+    assert 'data-section="sales"' in html
+
+
+def test_sidebar_groups_menu_by_area(client, logistics):
+    client.force_login(logistics)
+
+    html = client.get(reverse("sales:order_list")).content.decode()
+
+    assert html.index('data-section="sales"') < html.index('data-nav="sales:order_list"')
+    assert html.index('data-section="stock"') < html.index('data-nav="inventory:stock_list"')
+    assert 'data-nav="pricing:price_list_list"' not in html
 
 
 def test_navbar_of_a_single_role_user_has_no_count(client, rep):
