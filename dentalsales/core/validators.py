@@ -105,3 +105,26 @@ def validate_registration_number(value):
 
 
 MOBILE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+def normalize_phone(value):
+    """Strip spaces, hyphens and a leading +86 or 0086 from a phone number typed or pasted by a user."""
+    text = str(value or "").strip().replace(" ", "").replace("-", "").replace("\u3000", "")
+    for prefix in ("+86", "0086"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    return text
+
+
+def is_mainland_mobile(value):
+    """Tell whether ``value`` is a mainland China mobile number: 11 digits starting with 13 to 19."""
+    return bool(MOBILE_PATTERN.match(normalize_phone(value)))
+
+
+def validate_mobile(value):
+    if not is_mainland_mobile(value):
+        raise ValidationError(
+            _("“%(value)s” is not a mainland mobile number: it needs 11 digits starting with 13 to 19."),
+            code="mobile",
+            params={"value": value},
+        )

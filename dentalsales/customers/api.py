@@ -1,25 +1,47 @@
 from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
+from django.shortcuts import get_object_or_404
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from dentalsales.accounts.models import User
+from dentalsales.catalog.models import Category
 from dentalsales.core.models import Region
 
-from . import services
-from .models import Customer, Qualification, QualificationKind
-from .selectors import search_customers, visible_customers
+from . import grading, services
+from .models import Contact, Customer, CustomerDocument, DeliveryAddress, Qualification, QualificationKind
+from .selectors import search_customers, visible_contacts, visible_customers
 
 
 class QualificationSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=QualificationKind.choices)
+    device_classes = serializers.ListField(child=serializers.ChoiceField(choices=["I", "II", "III"]), required=False)
+    categories = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), many=True, required=False)
+    verified_by_name = serializers.CharField(source="verified_by.display_name", read_only=True, default="")
 
     class Meta:
         model = Qualification
-        fields = ["kind", "number", "valid_until"]
+        fields = [
+            "id", "kind", "number", "issuing_authority", "valid_until", "device_classes", "categories", "covers_drugs",
+            "scan", "verification_status", "verified_by", "verified_by_name", "verified_at", "verification_note",
+        ]
+        read_only_fields = ["scan", "verification_status", "verified_by", "verified_at", "verification_note"]
+
+
+class VerificationSerializer(serializers.Serializer):
+    approve = serializers.BooleanField(default=True)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class GradeSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    grade = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=300)
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -54,7 +76,8 @@ class CustomerSerializer(serializers.ModelSerializer):
 class CustomerViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Customers visible to the user: a representative's own, a supervisor's team's, everyone's for managers.
 
-    ``?search=`` matches code, name, USCC, full pinyin or pinyin initials.
+    ``?search=`` matches code, name, USCC, full pinyin, pinyin initials, the
+    receiving contact phone or (from 4 digits) a contact's mobile number.
     """
 
     serializer_class = CustomerSerializer
@@ -67,7 +90,9 @@ class CustomerViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         queryset = (
             visible_customers(self.request.user)
             .select_related("owner", "region")
-            .prefetch_related(Prefetch("qualifications", queryset=Qualification.objects.order_by("kind", "pk")))
+            .prefetch_related(
+                Prefetch("qualifications", queryset=Qualification.objects.select_related("verified_by").prefetch_related("categories").order_by("kind", "pk"))
+            )
             .order_by("code")
         )
         return search_customers(queryset, self.request.query_params.get("search", ""))
@@ -82,3 +107,160 @@ class CustomerViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
             actor=request.user, customer=self.get_object(), qualifications=serializer.validated_data
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=customer.pk)).data)
+
+    @extend_schema(request=VerificationSerializer, responses=QualificationSerializer)
+    @action(detail=True, methods=["post"], url_path=r"qualifications/(?P<qualification_id>[0-9]+)/verify")
+    def verify_qualification(self, request, pk=None, qualification_id=None):
+        """Record the quality officer's verification (首营审核): ``approve`` true or false, ``note`` required to reject."""
+        customer = self.get_object()
+        qualification = get_object_or_404(Qualification, pk=qualification_id, customer=customer)
+        serializer = VerificationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        qualification = services.verify_qualification(actor=request.user, qualification=qualification, **serializer.validated_data)
+        return Response(QualificationSerializer(qualification).data)
+
+    @extend_schema(request=GradeSerializer, responses=CustomerSerializer)
+    @action(detail=True, methods=["post"])
+    def grade(self, request, pk=None):
+        """Set the category and grade by hand with a reason; for supervisors and managers."""
+        serializer = GradeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = self.get_object()
+        grading.set_grade(actor=request.user, customer=customer, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=customer.pk)).data)
+
+
+class CustomerScopedViewSet(viewsets.ModelViewSet):
+    """Rows of one kind belonging to customers; ``?customer=<id>`` narrows to one customer."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def visible_rows(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        queryset = self.visible_rows()
+        customer = self.request.query_params.get("customer", "")
+        if customer:
+            if not customer.isdigit():
+                raise ValidationError({"customer": [f"“{customer}” is not a customer id."]})
+            queryset = queryset.filter(customer_id=int(customer))
+        return queryset
+
+    def _customer(self, serializer):
+        customer = serializer.validated_data.pop("customer", None)
+        if customer is None:
+            raise ValidationError({"customer": ["This field is required."]})
+        return customer
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    mobile = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    decision_role = serializers.CharField(required=False, allow_blank=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id", "customer", "name", "title", "department", "mobile", "phone", "email", "wechat", "birthday",
+            "decision_role", "is_primary", "note", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        # The service validates every field and names the value in its message.
+        extra_kwargs = {"email": {"validators": []}, "name": {"required": False}}
+
+
+class ContactViewSet(CustomerScopedViewSet):
+    """Contacts of the customers whose contacts the user may see (the owner's team and managers).
+
+    Another team's contact answers 404.
+    """
+
+    serializer_class = ContactSerializer
+
+    def visible_rows(self):
+        return visible_contacts(self.request.user).order_by("customer_id", "-is_primary", "name", "pk")
+
+    def perform_create(self, serializer):
+        customer = self._customer(serializer)
+        serializer.instance = services.create_contact(actor=self.request.user, customer=customer, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.validated_data.pop("customer", None)
+        serializer.instance = services.update_contact(
+            actor=self.request.user, contact=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_contact(actor=self.request.user, contact=instance)
+
+
+class AddressSerializer(serializers.ModelSerializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    region = serializers.CharField(help_text="Six-digit National Bureau of Statistics code of the district or county.")
+    region_name = serializers.CharField(source="region.full_name", read_only=True)
+
+    class Meta:
+        model = DeliveryAddress
+        fields = ["id", "customer", "label", "region", "region_name", "detail", "postcode", "recipient", "recipient_phone", "is_default"]
+        extra_kwargs = {name: {"required": False} for name in ["detail", "recipient", "recipient_phone"]}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["region"] = instance.region.code
+        return data
+
+
+class AddressViewSet(CustomerScopedViewSet):
+    """Delivery addresses of the customers the user may see."""
+
+    serializer_class = AddressSerializer
+
+    def visible_rows(self):
+        return DeliveryAddress.objects.filter(customer__in=visible_customers(self.request.user)).select_related("region").order_by("customer_id", "-is_default", "pk")
+
+    def perform_create(self, serializer):
+        customer = self._customer(serializer)
+        serializer.instance = services.create_address(actor=self.request.user, customer=customer, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.validated_data.pop("customer", None)
+        serializer.instance = services.update_address(
+            actor=self.request.user, address=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_address(actor=self.request.user, address=instance)
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    uploaded_by_name = serializers.CharField(source="uploaded_by.display_name", read_only=True)
+    file = serializers.FileField(help_text="PDF, JPEG or PNG, at most 10 MB.")
+
+    class Meta:
+        model = CustomerDocument
+        fields = ["id", "customer", "kind", "title", "file", "size", "uploaded_by", "uploaded_by_name", "uploaded_at"]
+        read_only_fields = ["size", "uploaded_by", "uploaded_at"]
+        extra_kwargs = {"title": {"required": False}}
+
+
+class DocumentViewSet(CustomerScopedViewSet):
+    """Documents of the customers the user may see; upload as multipart with ``customer``, ``kind``, ``title`` and ``file``."""
+
+    serializer_class = DocumentSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def visible_rows(self):
+        return CustomerDocument.objects.filter(customer__in=visible_customers(self.request.user)).select_related("uploaded_by").order_by("-uploaded_at", "-pk")
+
+    def perform_create(self, serializer):
+        customer = self._customer(serializer)
+        data = serializer.validated_data
+        serializer.instance = services.upload_document(
+            actor=self.request.user, customer=customer, upload=data["file"], title=data.get("title", ""), kind=data.get("kind", "other")
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_document(actor=self.request.user, document=instance)

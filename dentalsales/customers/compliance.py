@@ -1,12 +1,43 @@
-"""Which qualifications a customer must hold to buy given products (GSP)."""
+"""Which qualifications a customer must hold to buy given products (GSP).
+
+Only qualifications verified by the quality officer (首营审核) count; those
+waiting for verification are named so the reviewer knows why a check fails.
+"""
 
 from django.utils.translation import gettext as _
 
+from dentalsales.core.errors import join_reasons
 from dentalsales.core.timeutils import local_today
 
-from .models import CustomerType, QualificationKind
+from .models import CustomerType, QualificationKind, VerificationStatus
 
 MEDICAL_INSTITUTION_TYPES = {CustomerType.DENTAL_HOSPITAL, CustomerType.CLINIC, CustomerType.HOSPITAL_DEPARTMENT}
+# Qualifications whose device scope (classes and categories) limits what a
+# customer may buy.
+DEVICE_SCOPE_KINDS = {
+    QualificationKind.MEDICAL_INSTITUTION_LICENCE,
+    QualificationKind.DEVICE_BUSINESS_LICENCE,
+    QualificationKind.DEVICE_BUSINESS_RECORD,
+}
+# Words in a product's or category's name that mark a dental local
+# anaesthetic, which is a drug and needs a drug business licence.
+# NOTE: derived from names because catalog.Product has no drug flag; a
+# ``requires_drug_licence`` attribute on the product takes precedence.
+DRUG_NAME_MARKERS = ("麻醉", "卡因", "anaesthe", "anesthe", "articaine", "lidocaine", "mepivacaine", "prilocaine")
+
+
+def requires_drug_licence(product):
+    """Tell whether selling ``product`` needs a qualification that covers drugs."""
+    flag = getattr(product, "requires_drug_licence", None)
+    if isinstance(flag, bool):
+        return flag
+    names = [product.name, getattr(product, "name_en", "")]
+    category = product.category
+    while category is not None:
+        names += [category.name, category.name_en]
+        category = category.parent
+    text = " ".join(name for name in names if name).lower()
+    return any(marker in text for marker in DRUG_NAME_MARKERS)
 
 
 def qualification_problems(customer, device_classes, *, qualifications=None, day=None):
@@ -15,19 +46,28 @@ def qualification_problems(customer, device_classes, *, qualifications=None, day
     A medical institution needs a valid practice licence. A distributor or
     retailer needs a valid business licence, plus a device business licence
     for class III products, or a licence or record for class II products.
-    ``qualifications`` may be passed when already fetched.
+    Only verified qualifications count. ``qualifications`` may be passed
+    when already fetched.
     """
     day = day or local_today()
     held = list(customer.qualifications.all()) if qualifications is None else list(qualifications)
-    valid_kinds = {q.kind for q in held if q.is_valid_on(day)}
-    expired = {q.kind: q for q in held if not q.is_valid_on(day)}
+    verified = [q for q in held if q.verification_status == VerificationStatus.VERIFIED]
+    pending = [q for q in held if q.verification_status == VerificationStatus.PENDING and q.is_valid_on(day)]
+    valid_kinds = {q.kind for q in verified if q.is_valid_on(day)}
+    expired = {q.kind: q for q in verified if not q.is_valid_on(day)}
     problems = []
 
     def require(kinds, label):
         if valid_kinds.intersection(kinds):
             return
+        waiting = [q for q in pending if q.kind in kinds]
         lapsed = [expired[kind] for kind in kinds if kind in expired]
-        if lapsed:
+        if waiting:
+            problems.append(
+                _("%(kind)s %(number)s is waiting for the quality officer's verification.")
+                % {"kind": waiting[0].get_kind_display(), "number": waiting[0].number}
+            )
+        elif lapsed:
             problems.append(
                 _("%(kind)s %(number)s expired on %(date)s.")
                 % {"kind": lapsed[0].get_kind_display(), "number": lapsed[0].number, "date": lapsed[0].valid_until}
@@ -48,3 +88,64 @@ def qualification_problems(customer, device_classes, *, qualifications=None, day
                 _("medical device business licence or record"),
             )
     return problems
+
+
+def _category_chain(category):
+    chain = set()
+    while category is not None:
+        chain.add(category.pk)
+        category = category.parent
+    return chain
+
+
+def covers_product(qualification, product):
+    """Tell whether the scope of ``qualification`` covers the device class and category of ``product``."""
+    if qualification.device_classes and product.device_class not in qualification.device_classes:
+        return False
+    scope_categories = {category.pk for category in qualification.categories.all()}
+    if scope_categories and not scope_categories & _category_chain(product.category):
+        return False
+    return True
+
+
+def scope_problems(customer, products, *, qualifications=None, day=None):
+    """Return the reasons why products are outside the verified, valid scope of ``customer``; empty if none.
+
+    A product needs a device-scope qualification (practice licence for a
+    medical institution, device licence or record for classes II and III
+    elsewhere) whose classes and categories cover it; an empty class or
+    category list covers everything. When the customer holds no such
+    qualification at all, ``qualification_problems`` already reports it.
+    A drug needs a qualification that covers drugs.
+    """
+    day = day or local_today()
+    held = list(customer.qualifications.all()) if qualifications is None else list(qualifications)
+    usable = [q for q in held if q.verification_status == VerificationStatus.VERIFIED and q.is_valid_on(day)]
+    device_scopes = [q for q in usable if q.kind in DEVICE_SCOPE_KINDS]
+    institution = customer.customer_type in MEDICAL_INSTITUTION_TYPES
+    outside = []
+    drugs = []
+    for product in products:
+        if requires_drug_licence(product):
+            if not any(q.covers_drugs for q in usable):
+                drugs.append(str(product))
+            continue
+        needs_scope = institution or product.device_class in ("II", "III")
+        if needs_scope and device_scopes and not any(covers_product(q, product) for q in device_scopes):
+            outside.append(str(product))
+    problems = []
+    if outside:
+        problems.append(
+            _("Outside the scope of the customer's verified qualifications: %(products)s.")
+            % {"products": join_reasons(outside)}
+        )
+    if drugs:
+        problems.append(
+            _("No verified, valid qualification covering drugs for: %(products)s.") % {"products": join_reasons(drugs)}
+        )
+    return problems
+
+
+def pending_qualifications(customer, *, qualifications=None):
+    held = list(customer.qualifications.all()) if qualifications is None else list(qualifications)
+    return [q for q in held if q.verification_status == VerificationStatus.PENDING]

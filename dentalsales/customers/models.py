@@ -1,10 +1,13 @@
+from decimal import Decimal
+
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dentalsales.core.timeutils import local_today
+from dentalsales.core.validators import validate_mobile
 
 
 class CustomerType(models.TextChoices):
@@ -75,6 +78,11 @@ class Customer(models.Model):
     def __str__(self):
         return f"{self.name}（{self.code}）"
 
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("customers:detail", args=[self.pk])
+
 
 class QualificationKind(models.TextChoices):
     BUSINESS_LICENCE = "business_licence", _("Business licence")
@@ -84,15 +92,57 @@ class QualificationKind(models.TextChoices):
     DRUG_BUSINESS_LICENCE = "drug_business_licence", _("Drug business licence")
 
 
+class VerificationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for verification")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
+
+
 class Qualification(models.Model):
-    """A licence or record that a customer must hold for an order to be approved."""
+    """A licence or record that a customer must hold for an order to be approved.
+
+    A new or changed qualification counts in order review only after the
+    quality officer has verified it (首营审核): the scan matches and the scope
+    covers what the customer buys.
+    """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="qualifications")
     kind = models.CharField(_("kind"), max_length=40, choices=QualificationKind.choices)
     number = models.CharField(_("number"), max_length=100)
+    issuing_authority = models.CharField(_("issuing authority"), max_length=100, blank=True)
     valid_until = models.DateField(
         _("valid until"), null=True, blank=True, help_text=_("Leave empty for a licence without an end date.")
     )
+    device_classes = models.JSONField(
+        _("device classes covered"),
+        default=list,
+        blank=True,
+        help_text=_("Device classes I, II and III that the licence covers; empty means no limit."),
+    )
+    categories = models.ManyToManyField(
+        "catalog.Category",
+        verbose_name=_("categories covered"),
+        blank=True,
+        related_name="+",
+        help_text=_("Product categories the licence covers, subcategories included; empty means no limit."),
+    )
+    covers_drugs = models.BooleanField(
+        _("covers drugs"), default=False, help_text=_("Needed for dental anaesthetic cartridges.")
+    )
+    scan = models.FileField(_("scan"), upload_to="qualifications/%Y/%m/", blank=True)
+    verification_status = models.CharField(
+        _("verification"), max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.PENDING
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verification_note = models.CharField(_("verification note"), max_length=300, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -106,3 +156,254 @@ class Qualification(models.Model):
     def is_valid_on(self, day=None):
         day = day or local_today()
         return self.valid_until is None or self.valid_until >= day
+
+    @property
+    def is_verified(self):
+        return self.verification_status == VerificationStatus.VERIFIED
+
+
+class QualificationReminder(models.Model):
+    """An expiry reminder already sent, so the reminder command sends each threshold once."""
+
+    qualification = models.ForeignKey(Qualification, on_delete=models.CASCADE, related_name="reminders")
+    days_before = models.PositiveSmallIntegerField()
+    valid_until = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["qualification", "days_before", "valid_until"], name="qualification_reminder_once"
+            )
+        ]
+
+
+class DecisionRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    INFLUENCER = "influencer", _("Influencer")
+    PURCHASER = "purchaser", _("Purchaser")
+    USER = "user", _("User")
+    GATEKEEPER = "gatekeeper", _("Gatekeeper")
+    OTHER = "other", _("Other")
+
+
+class Contact(models.Model):
+    """A person at a customer. Personal data: visible to the owner's team and managers only."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    title = models.CharField(_("title"), max_length=50, blank=True)
+    department = models.CharField(_("department"), max_length=50, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=11, blank=True, validators=[validate_mobile])
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=50, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    decision_role = models.CharField(
+        _("decision role"), max_length=20, choices=DecisionRole.choices, default=DecisionRole.OTHER
+    )
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["customer", "-is_primary", "name", "pk"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        permissions = [("export_contacts", _("Can export customer contacts"))]
+        indexes = [models.Index(fields=["mobile"])]
+
+    def __str__(self):
+        return self.name
+
+
+class DeliveryAddress(models.Model):
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="addresses"
+    )
+    label = models.CharField(_("label"), max_length=50, blank=True, help_text=_("For example 总院 or 二号门诊."))
+    region = models.ForeignKey(
+        "core.Region",
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The district or county; the province and city follow from it."),
+    )
+    detail = models.CharField(_("street address"), max_length=200)
+    postcode = models.CharField(_("postcode"), max_length=6, blank=True)
+    recipient = models.CharField(_("recipient"), max_length=50)
+    recipient_phone = models.CharField(_("recipient phone"), max_length=30)
+    is_default = models.BooleanField(_("default address"), default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["customer", "-is_default", "pk"]
+        verbose_name = _("delivery address")
+        verbose_name_plural = _("delivery addresses")
+
+    def __str__(self):
+        return f"{self.region.full_name} {self.detail}"
+
+
+class BusinessProfile(models.Model):
+    """What a sales team knows about a customer's practice and purchasing."""
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="business_profile"
+    )
+    chairs = models.PositiveIntegerField(_("dental chairs"), null=True, blank=True)
+    doctors = models.PositiveIntegerField(_("doctors"), null=True, blank=True)
+    specialities = models.CharField(
+        _("specialities"), max_length=200, blank=True, help_text=_("For example 种植, 正畸, 儿童口腔.")
+    )
+    annual_consumables_spend = models.DecimalField(
+        _("estimated annual consumables spend (yuan)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    current_suppliers = models.CharField(_("current suppliers"), max_length=300, blank=True)
+    purchasing_habits = models.TextField(_("purchasing habits"), blank=True)
+    preferences = models.TextField(_("preferences"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("business information")
+        verbose_name_plural = _("business information")
+
+
+class DocumentKind(models.TextChoices):
+    LICENCE_SCAN = "licence_scan", _("Licence scan")
+    CONTRACT = "contract", _("Contract or agreement")
+    PHOTO = "photo", _("Photo")
+    OTHER = "other", _("Other")
+
+
+class CustomerDocument(models.Model):
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="documents"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=DocumentKind.choices, default=DocumentKind.OTHER)
+    title = models.CharField(_("title"), max_length=100)
+    file = models.FileField(_("file"), upload_to="customer-documents/%Y/%m/")
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer", "-uploaded_at", "-pk"]
+        verbose_name = _("customer document")
+        verbose_name_plural = _("customer documents")
+
+    def __str__(self):
+        return self.title
+
+
+class GradeChangeSource(models.TextChoices):
+    MANUAL = "manual", _("By hand")
+    RULE = "rule", _("Grading rule")
+    MERGE = "merge", _("Merge")
+
+
+class GradeChange(models.Model):
+    """One change of a customer's category or grade, with who made it, when and why."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="grade_changes"
+    )
+    old_category = models.CharField(_("old category"), max_length=20, choices=CustomerCategory.choices)
+    new_category = models.CharField(_("new category"), max_length=20, choices=CustomerCategory.choices)
+    old_grade = models.CharField(_("old grade"), max_length=1, choices=CustomerGrade.choices, blank=True)
+    new_grade = models.CharField(_("new grade"), max_length=1, choices=CustomerGrade.choices, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=GradeChangeSource.choices)
+    reason = models.CharField(_("reason"), max_length=300)
+    net_sales = models.DecimalField(
+        _("trailing twelve months' net sales"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty when the scheduled grading command made the change."),
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        verbose_name = _("grade change")
+        verbose_name_plural = _("grade changes")
+
+
+class GradingSettings(models.Model):
+    """Thresholds of the Pareto grading rule; a single row.
+
+    Customers sorted by trailing twelve months' net sales, largest first,
+    get grade A while the running total stays within ``grade_a_share`` of the
+    total, B within ``grade_b_share``, and C after that.
+    """
+
+    grade_a_share = models.DecimalField(
+        _("grade A share of sales (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("70"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("99"))],
+    )
+    grade_b_share = models.DecimalField(
+        _("grade A and B share of sales (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("90"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("100"))],
+    )
+    months = models.PositiveSmallIntegerField(
+        _("months of sales"), default=12, validators=[MinValueValidator(1), MaxValueValidator(36)]
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("grading settings")
+        verbose_name_plural = _("grading settings")
+
+    @classmethod
+    def current(cls):
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class CustomerMerge(models.Model):
+    """A duplicate customer merged into another: what was moved, by whom and when."""
+
+    kept = models.ForeignKey(
+        Customer, verbose_name=_("kept customer"), on_delete=models.PROTECT, related_name="merges_received"
+    )
+    merged = models.ForeignKey(
+        Customer, verbose_name=_("merged customer"), on_delete=models.PROTECT, related_name="merges_given"
+    )
+    merged_code = models.CharField(_("merged customer code"), max_length=30)
+    merged_name = models.CharField(_("merged customer name"), max_length=200)
+    moved = models.JSONField(_("moved records"), default=dict)
+    reason = models.CharField(_("reason"), max_length=300)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("merged by"), on_delete=models.PROTECT, related_name="+"
+    )
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-pk"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")

@@ -1,19 +1,65 @@
 """Reads on customers, scoped to what the user may see."""
 
+import datetime
+import re
+
 from django.db.models import Prefetch, Q
 
+from dentalsales.accounts.roles import Role
 from dentalsales.accounts.selectors import owner_visibility
 from dentalsales.core.pinyin import pinyin_full
+from dentalsales.core.timeutils import local_today
 
-from .models import Customer, Qualification
+from .models import Contact, Customer, Qualification, VerificationStatus
+
+# Expiry radar thresholds in days; the reminder command sends one reminder per threshold.
+EXPIRY_THRESHOLDS = (90, 60, 30)
+# Contact mobile numbers are searched only from this many digits on, so a
+# short number such as a code fragment does not scan every contact.
+MIN_MOBILE_DIGITS = 4
 
 
 def visible_customers(user):
     return Customer.objects.filter(owner_visibility(user))
 
 
+def contact_visibility(user, field="customer__owner"):
+    """Return a Q for the contacts ``user`` may see: the owner's team (owner and supervisor), managers, administrators.
+
+    Contacts are personal data, so logistics, finance and quality do not see
+    them although they see every customer.
+    """
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.has_role(Role.MANAGER, Role.ADMINISTRATOR):
+        return Q()
+    if user.has_role(Role.SUPERVISOR):
+        return Q(**{field: user}) | Q(**{f"{field}__team__supervisor": user})
+    if user.has_role(Role.REPRESENTATIVE):
+        return Q(**{field: user})
+    return Q(pk__in=[])
+
+
+def contact_customers(user):
+    """Return the customers whose contacts ``user`` may see and change."""
+    return Customer.objects.filter(contact_visibility(user, "owner"))
+
+
+def visible_contacts(user):
+    return Contact.objects.filter(contact_visibility(user)).select_related("customer")
+
+
+def can_see_contacts(user, customer):
+    return contact_customers(user).filter(pk=customer.pk).exists()
+
+
+def can_export_contacts(user):
+    """Tell whether ``user`` may put contacts into a bulk export (permission ``customers.export_contacts``)."""
+    return user.is_authenticated and user.has_perm("customers.export_contacts")
+
+
 def search_customers(queryset, text):
-    """Filter by code, name, USCC, full pinyin or pinyin initials (``bjkq`` finds 北京…口腔)."""
+    """Filter by code, name, USCC, full pinyin, pinyin initials (``bjkq`` finds 北京…口腔) or contact mobile."""
     text = (text or "").strip().lower()
     if not text:
         return queryset
@@ -21,10 +67,13 @@ def search_customers(queryset, text):
     compact = pinyin_full(text)
     if compact and compact != text:
         condition |= Q(search_text__contains=compact)
+    digits = re.sub(r"[\s-]", "", text)
+    if digits.isdigit() and len(digits) >= MIN_MOBILE_DIGITS:
+        condition |= Q(pk__in=Contact.objects.filter(mobile__contains=digits).values("customer_id"))
     return queryset.filter(condition)
 
 
-def customer_list(user, *, search="", customer_type="", category="", grade="", owner=None):
+def customer_list(user, *, search="", customer_type="", category="", grade="", owner=None, region=None):
     queryset = visible_customers(user).select_related("owner", "region").prefetch_related(
         Prefetch("qualifications", queryset=Qualification.objects.order_by("kind"))
     )
@@ -37,4 +86,32 @@ def customer_list(user, *, search="", customer_type="", category="", grade="", o
         queryset = queryset.filter(grade=grade)
     if owner:
         queryset = queryset.filter(owner=owner)
+    if region:
+        queryset = queryset.filter(Q(region=region) | Q(region__parent=region) | Q(region__parent__parent=region))
     return queryset.order_by("code")
+
+
+def verification_queue(user):
+    """Return the qualifications waiting for the quality officer, oldest customer first."""
+    return (
+        Qualification.objects.filter(verification_status=VerificationStatus.PENDING, customer__in=visible_customers(user))
+        .select_related("customer", "customer__owner")
+        .prefetch_related("categories")
+        .order_by("customer__code", "pk")
+    )
+
+
+def expiring_qualifications(user, *, within_days=90, day=None):
+    """Return the visible qualifications that expired already or expire within ``within_days``, soonest first."""
+    day = day or local_today()
+    return (
+        Qualification.objects.filter(
+            customer__in=visible_customers(user),
+            customer__is_active=True,
+            valid_until__isnull=False,
+            valid_until__lte=day + datetime.timedelta(days=within_days),
+        )
+        .exclude(verification_status=VerificationStatus.REJECTED)
+        .select_related("customer", "customer__owner")
+        .order_by("valid_until", "customer__code")
+    )

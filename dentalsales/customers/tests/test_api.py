@@ -41,7 +41,12 @@ def test_representative_creates_own_customer(api, rep):
     assert body["region"] == "510104"
     assert body["credit_limit"] == "0.00"
     assert body["code"].startswith("CU-")
-    assert body["qualifications"] == [{"kind": "medical_institution_licence", "number": "PDY0001", "valid_until": "2030-12-31"}]
+    qualification = body["qualifications"][0]
+    assert len(body["qualifications"]) == 1
+    assert qualification["kind"] == "medical_institution_licence"
+    assert qualification["number"] == "PDY0001"
+    assert qualification["valid_until"] == "2030-12-31"
+    assert qualification["verification_status"] == "pending"
 
 
 def test_customer_created_without_region_and_owner(api, rep):

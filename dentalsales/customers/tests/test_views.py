@@ -198,8 +198,9 @@ def test_list_runs_a_fixed_number_of_queries(rows, rep, django_assert_max_num_qu
         )
     client = client_for(rep)
 
-    # session, user, groups, count, page, qualifications
-    with django_assert_max_num_queries(6):
+    # session, user, groups, count, the user's and the groups' permissions
+    # (for the contact export button), page, qualifications
+    with django_assert_max_num_queries(8):
         response = client.get(LIST_URL)
 
     assert response.status_code == 200
@@ -642,10 +643,13 @@ def test_detail_history_runs_a_fixed_number_of_queries(changes, rep, product, dj
     f.make_order(actor=rep, customer=customer, lines=[(product, 2)])
     client = client_for(rep)
 
-    # session, user, groups, customer, qualifications, orders, line counts,
-    # and for each of the customer and its qualifications: the latest
-    # records with their users, and the records before them.
-    with django_assert_max_num_queries(11):
+    # session, user, groups, customer, qualifications with their
+    # categories, orders, line counts, and for each of the customer and its
+    # qualifications: the latest records with their users, and the records
+    # before them. The profile adds the contact visibility check, contacts,
+    # addresses, documents, business information and grade changes; the
+    # CRM panel adds gift totals, revisit plan, last visit and prospect.
+    with django_assert_max_num_queries(22):
         response = client.get(reverse("customers:detail", args=[customer.pk]))
 
     assert response.status_code == 200
@@ -680,7 +684,7 @@ def test_autocomplete_returns_only_visible_active_customers(rep, rep2):
 
     results = client_for(rep).get(reverse("customers:autocomplete"), {"q": "bjkq"}).json()["results"]
 
-    assert results == [{"id": own.pk, "text": str(own), "search": f"{own.search_text} {own.contact_phone}"}]
+    assert results == [{"id": own.pk, "text": str(own), "search": f"{own.search_text} {own.contact_phone} bjkq"}]
 
 
 def test_autocomplete_returns_at_most_thirty(manager):
