@@ -6,9 +6,12 @@ from dentalsales.core.admin_mixins import ReadOnlyAdmin, ReadOnlyPlainAdmin
 from .models import (
     GoodsReceipt,
     Lot,
+    OutboundReview,
     Shipment,
     StockBalance,
+    StockCount,
     StockLedgerEntry,
+    StockTransfer,
     Warehouse,
 )
 
@@ -50,6 +53,30 @@ class GoodsReceiptAdmin(ReadOnlyAdmin):
 
 @admin.register(Shipment)
 class ShipmentAdmin(ReadOnlyAdmin):
-    list_display = ["number", "order", "customer", "shipped_on", "carrier", "waybill_number"]
+    list_display = ["number", "order", "customer", "status", "shipped_on", "carrier", "waybill_number"]
+    list_filter = ["status"]
     search_fields = ["number", "order__number", "waybill_number"]
     list_select_related = ["order", "customer"]
+
+
+@admin.register(OutboundReview)
+class OutboundReviewAdmin(ReadOnlyPlainAdmin):
+    list_display = ["shipment", "reviewer", "reviewed_at", "result"]
+    list_filter = ["result"]
+    search_fields = ["shipment__number"]
+    list_select_related = ["shipment", "reviewer"]
+
+
+@admin.register(StockCount)
+class StockCountAdmin(ReadOnlyAdmin):
+    list_display = ["number", "warehouse", "status", "counted_by", "counted_at", "decided_by"]
+    list_filter = ["status", "warehouse"]
+    search_fields = ["number"]
+    list_select_related = ["warehouse", "counted_by", "decided_by"]
+
+
+@admin.register(StockTransfer)
+class StockTransferAdmin(ReadOnlyPlainAdmin):
+    list_display = ["number", "lot", "from_warehouse", "to_warehouse", "quantity", "created_by", "created_at"]
+    search_fields = ["number", "lot__lot_number"]
+    list_select_related = ["lot", "from_warehouse", "to_warehouse", "created_by"]

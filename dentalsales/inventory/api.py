@@ -1,11 +1,34 @@
-from rest_framework import mixins, serializers, viewsets
+import datetime
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
 
 from dentalsales.catalog.models import Product
 from dentalsales.core.api_fields import PassThroughIntegerField
 
-from . import services
-from .models import GoodsReceipt, Shipment, ShipmentLine, Warehouse
-from .selectors import visible_shipments
+from . import selectors, services, shipping, stock_control
+from .models import (
+    GoodsReceipt,
+    InspectionResult,
+    Lot,
+    OutboundReview,
+    OutboundReviewLine,
+    ReviewLineResult,
+    Shipment,
+    ShipmentLine,
+    StockCount,
+    StockCountLine,
+    StockLedgerEntry,
+    StockTransfer,
+    Warehouse,
+)
+from .selectors import STOCK_CONTROL_ROLES, visible_shipments
 
 
 class WarehouseSerializer(serializers.ModelSerializer):
@@ -30,12 +53,16 @@ class ReceiptSerializer(serializers.ModelSerializer):
     quantity = PassThroughIntegerField()
     product_id = serializers.IntegerField(source="lot.product_id", read_only=True)
     lot = serializers.SerializerMethodField()
+    inspection_result = serializers.CharField(
+        required=False, default=InspectionResult.ACCEPTED, help_text="accepted, rejected or quarantined"
+    )
 
     class Meta:
         model = GoodsReceipt
         fields = [
             "id", "number", "product", "product_id", "warehouse", "lot_number", "production_date", "expiry_date",
-            "quantity", "note", "lot", "received_at",
+            "quantity", "note", "lot", "received_at", "supplier", "serial_number", "udi", "inspection_result",
+            "inspection_note",
         ]
         read_only_fields = ["number", "received_at"]
 
@@ -81,25 +108,252 @@ class ShipmentLineSerializer(serializers.ModelSerializer):
         ]
 
 
+class OutboundReviewLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OutboundReviewLine
+        fields = ["shipment_line", "result", "confirmed_quantity", "scanned_code", "note"]
+
+
+class OutboundReviewSerializer(serializers.ModelSerializer):
+    reviewer = serializers.CharField(source="reviewer.display_name", read_only=True)
+    lines = OutboundReviewLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = OutboundReview
+        fields = ["id", "reviewer", "reviewed_at", "result", "note", "lines"]
+
+
 class ShipmentSerializer(serializers.ModelSerializer):
     lines = ShipmentLineSerializer(many=True, read_only=True)
     order_number = serializers.CharField(source="order.number", read_only=True)
     delivery_note_url = serializers.SerializerMethodField()
+    reviews = OutboundReviewSerializer(many=True, read_only=True)
+    signed_receipt_url = serializers.SerializerMethodField()
+    picked_by = serializers.CharField(source="shipped_by.display_name", read_only=True)
 
     class Meta:
         model = Shipment
         fields = [
             "id", "number", "order", "order_number", "customer", "delivery_address", "receiving_contact", "carrier",
-            "waybill_number", "shipped_on", "lines", "delivery_note_url",
+            "waybill_number", "shipped_on", "lines", "delivery_note_url", "status", "picked_by", "dispatched_at",
+            "delivered_on", "signed_receipt_url", "reviews",
         ]
 
     def get_delivery_note_url(self, shipment) -> str:
         return f"/shipments/{shipment.pk}/delivery-note/"
 
+    def get_signed_receipt_url(self, shipment) -> str:
+        return f"/shipments/{shipment.pk}/signed-receipt/" if shipment.signed_receipt else ""
+
+
+class ReviewLineInputSerializer(serializers.Serializer):
+    shipment_line = serializers.IntegerField()
+    result = serializers.CharField(required=False, default=ReviewLineResult.OK, help_text="ok, damaged, mislabelled, expired or unmatched")
+    quantity = PassThroughIntegerField(required=False, help_text="Units counted; default the picked quantity.")
+    scanned_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    lines = ReviewLineInputSerializer(many=True, help_text="One entry per shipment line, scanned or ticked.")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class DispatchInputSerializer(serializers.Serializer):
+    carrier = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    waybill_number = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    dispatched_on = serializers.DateField(required=False)
+
+
+class DeliveryInputSerializer(serializers.Serializer):
+    # Optional here so that the service's message names a missing receipt like the web form's.
+    signed_receipt = serializers.FileField(required=False, help_text="PDF, JPEG or PNG, at most 10 MB.")
+    delivered_on = serializers.DateField(required=False)
+
 
 class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Shipments from picking to delivery; ``review``, ``dispatch`` and ``confirm-delivery`` move them on."""
+
     serializer_class = ShipmentSerializer
-    filterset_fields = ["order", "customer"]
+    filterset_fields = ["order", "customer", "status"]
 
     def get_queryset(self):
-        return visible_shipments(self.request.user).select_related("order").prefetch_related("lines").order_by("-pk")
+        return (
+            visible_shipments(self.request.user)
+            .select_related("order", "shipped_by")
+            .prefetch_related("lines", Prefetch("reviews", queryset=OutboundReview.objects.select_related("reviewer").prefetch_related("lines")))
+            .order_by("-pk")
+        )
+
+    def _respond(self, shipment, status_code=status.HTTP_200_OK):
+        return Response(self.get_serializer(self.get_queryset().get(pk=shipment.pk)).data, status=status_code)
+
+    @extend_schema(request=ReviewInputSerializer, responses={201: OutboundReviewSerializer})
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        """Record the outbound review by someone other than the picker; the shipment becomes reviewed if every line is ok."""
+        shipment = self.get_object()
+        serializer = ReviewInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lines = {}
+        for line in serializer.validated_data["lines"]:
+            entry = dict(line)
+            if entry.get("quantity") is None:
+                entry.pop("quantity", None)
+            lines[entry.pop("shipment_line")] = entry
+        review = shipping.review_shipment(actor=request.user, shipment=shipment, lines=lines, note=serializer.validated_data["note"])
+        review = OutboundReview.objects.select_related("reviewer").prefetch_related("lines").get(pk=review.pk)
+        return Response(OutboundReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DispatchInputSerializer)
+    @action(detail=True, methods=["post"], url_path="dispatch")
+    def dispatch_shipment(self, request, pk=None):  # named apart from APIView.dispatch, which it would override
+        """Hand a reviewed shipment to the carrier; creates the receivable."""
+        shipment = self.get_object()
+        serializer = DispatchInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        shipment = shipping.dispatch_shipment(
+            actor=request.user,
+            shipment=shipment,
+            carrier=data.get("carrier"),
+            waybill_number=data.get("waybill_number"),
+            dispatched_on=data.get("dispatched_on"),
+        )
+        return self._respond(shipment)
+
+    @extend_schema(request={"multipart/form-data": DeliveryInputSerializer})
+    @action(detail=True, methods=["post"], url_path="confirm-delivery", parser_classes=[MultiPartParser, FormParser])
+    def confirm_delivery(self, request, pk=None):
+        """Confirm delivery with the customer's signed receipt (PDF, JPEG or PNG, at most 10 MB)."""
+        shipment = self.get_object()
+        serializer = DeliveryInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        shipment = shipping.confirm_delivery(
+            actor=request.user, shipment=shipment, signed_receipt=data.get("signed_receipt"), delivered_on=data.get("delivered_on")
+        )
+        return self._respond(shipment)
+
+
+class StockRolePermission(BasePermission):
+    """Stock control (ledger, counts, transfers) is for logistics, managers, the quality officer and finance."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.has_role(*STOCK_CONTROL_ROLES))
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    warehouse_code = serializers.CharField(source="warehouse.code", read_only=True)
+    lot_number = serializers.CharField(source="lot.lot_number", read_only=True)
+    product = serializers.IntegerField(source="lot.product_id", read_only=True)
+
+    class Meta:
+        model = StockLedgerEntry
+        fields = ["id", "created_at", "warehouse", "warehouse_code", "product", "lot", "lot_number", "quantity", "reason", "reference"]
+
+
+class LedgerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Stock ledger rows, newest first; filter by ``warehouse``, ``lot``, ``product``, ``reason``, ``date_from``, ``date_to``."""
+
+    serializer_class = LedgerEntrySerializer
+    permission_classes = [IsAuthenticated, StockRolePermission]
+    filter_backends = []
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.ledger_entries(
+            warehouse=_int_or_none(params.get("warehouse")),
+            lot=_int_or_none(params.get("lot")),
+            product=_int_or_none(params.get("product")),
+            reason=params.get("reason", ""),
+            date_from=_date_or_none(params.get("date_from")),
+            date_to=_date_or_none(params.get("date_to")),
+        )
+
+
+def _int_or_none(value):
+    return int(value) if value and value.isdigit() else None
+
+
+def _date_or_none(value):
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        raise ValidationError({"date": [f"“{value}” is not a date in the form YYYY-MM-DD."]}) from None
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    quantity = PassThroughIntegerField()
+
+    class Meta:
+        model = StockTransfer
+        fields = ["id", "number", "lot", "from_warehouse", "to_warehouse", "quantity", "note", "created_at"]
+        read_only_fields = ["number", "created_at"]
+
+    def create(self, validated_data):
+        return stock_control.transfer_stock(actor=self.context["request"].user, **validated_data)
+
+
+class TransferViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Moves of one lot between warehouses; each writes a ledger row out and one in."""
+
+    serializer_class = TransferSerializer
+    permission_classes = [IsAuthenticated, StockRolePermission]
+    queryset = StockTransfer.objects.order_by("-created_at", "-pk")
+
+
+class StockCountLineSerializer(serializers.ModelSerializer):
+    lot_number = serializers.CharField(source="lot.lot_number", read_only=True)
+    counted_quantity = PassThroughIntegerField()
+
+    class Meta:
+        model = StockCountLine
+        fields = ["lot", "lot_number", "system_quantity", "counted_quantity", "difference", "reason"]
+        read_only_fields = ["system_quantity", "difference"]
+        extra_kwargs = {"lot": {"queryset": Lot.objects.all()}, "reason": {"required": False}}
+
+
+class StockCountSerializer(serializers.ModelSerializer):
+    lines = StockCountLineSerializer(many=True)
+
+    class Meta:
+        model = StockCount
+        fields = ["id", "number", "warehouse", "status", "counted_by", "counted_at", "decided_by", "decided_at", "decision_note", "lines"]
+        read_only_fields = ["number", "status", "counted_by", "counted_at", "decided_by", "decided_at", "decision_note"]
+
+    def create(self, validated_data):
+        return stock_control.submit_stock_count(
+            actor=self.context["request"].user, warehouse=validated_data["warehouse"], lines=[dict(line) for line in validated_data["lines"]]
+        )
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class StockCountViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Stock counts; ``approve`` (by a second person) writes the differences to the ledger, ``reject`` needs a note."""
+
+    serializer_class = StockCountSerializer
+    permission_classes = [IsAuthenticated, StockRolePermission]
+    filterset_fields = ["status", "warehouse"]
+
+    def get_queryset(self):
+        return StockCount.objects.prefetch_related(Prefetch("lines", queryset=StockCountLine.objects.select_related("lot"))).order_by("-counted_at", "-pk")
+
+    def _decide(self, request, service):
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        count = service(actor=request.user, count=self.get_object(), note=serializer.validated_data["note"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=count.pk)).data)
+
+    @extend_schema(request=DecisionSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._decide(request, stock_control.approve_stock_count)
+
+    @extend_schema(request=DecisionSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._decide(request, stock_control.reject_stock_count)

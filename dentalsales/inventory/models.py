@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from dentalsales.core.timeutils import is_expired
@@ -132,6 +132,21 @@ class StockLedgerEntry(models.Model):
         verbose_name_plural = _("stock ledger")
 
 
+class InspectionResult(models.TextChoices):
+    """Outcome of the receiving inspection (验收) of one goods receipt."""
+
+    ACCEPTED = "accepted", pgettext_lazy("inspection result", "Accepted")
+    REJECTED = "rejected", pgettext_lazy("inspection result", "Rejected")
+    QUARANTINED = "quarantined", pgettext_lazy("inspection result", "Quarantined")
+
+
+class ShipmentStatus(models.TextChoices):
+    PICKED = "picked", _("Picked")
+    REVIEWED = "reviewed", _("Reviewed")
+    DISPATCHED = "dispatched", _("Dispatched")
+    DELIVERED = "delivered", _("Delivered")
+
+
 class GoodsReceipt(models.Model):
     number = models.CharField(_("receipt number"), max_length=30, unique=True)
     warehouse = models.ForeignKey(Warehouse, verbose_name=_("warehouse"), on_delete=models.PROTECT)
@@ -140,6 +155,13 @@ class GoodsReceipt(models.Model):
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("received by"), on_delete=models.PROTECT, related_name="+")
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
+    supplier = models.CharField(_("supplier"), max_length=200, blank=True)
+    serial_number = models.CharField(_("serial number"), max_length=60, blank=True)
+    udi = models.CharField(_("UDI"), max_length=200, blank=True, help_text=_("The barcode as scanned, kept for traceability."))
+    inspection_result = models.CharField(
+        _("inspection result"), max_length=20, choices=InspectionResult.choices, default=InspectionResult.ACCEPTED
+    )
+    inspection_note = models.CharField(_("inspection note"), max_length=300, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -179,6 +201,14 @@ class Allocation(models.Model):
 
 
 class Shipment(models.Model):
+    """Goods of one order leaving one warehouse: picked, reviewed by a second person, dispatched, delivered.
+
+    Stock leaves the warehouse balance when the goods are picked (the
+    ledger row is written then), because picked goods wait in the dispatch
+    area and can no longer be sold. The shipment may leave the building
+    only after a passed outbound review.
+    """
+
     number = models.CharField(_("shipment number"), max_length=30, unique=True)
     order = models.ForeignKey("sales.SalesOrder", verbose_name=_("sales order"), on_delete=models.PROTECT, related_name="shipments")
     customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="shipments")
@@ -186,9 +216,23 @@ class Shipment(models.Model):
     receiving_contact = models.CharField(_("receiving contact"), max_length=100, blank=True)
     carrier = models.CharField(_("carrier"), max_length=100, blank=True)
     waybill_number = models.CharField(_("waybill number"), max_length=60, blank=True)
-    shipped_on = models.DateField(_("shipping date"))
-    shipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("shipped by"), on_delete=models.PROTECT, related_name="+")
+    shipped_on = models.DateField(_("shipping date"), help_text=_("Day of picking until the shipment is dispatched, then the dispatch date."))
+    shipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("picked by"), on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(_("status"), max_length=20, choices=ShipmentStatus.choices, default=ShipmentStatus.PICKED)
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("dispatched by"), on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    delivered_on = models.DateField(_("delivery date"), null=True, blank=True)
+    delivery_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("delivery confirmed by"), on_delete=models.PROTECT, related_name="+",
+        null=True, blank=True,
+    )
+    signed_receipt = models.FileField(_("signed receipt"), upload_to="shipments/%Y/%m/", blank=True)
+    delivery_note_prints = models.PositiveIntegerField(
+        _("delivery note prints"), default=0, help_text=_("Every print after the first is marked as a copy.")
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -228,3 +272,115 @@ class ShipmentLine(models.Model):
         ordering = ["shipment", "id"]
         verbose_name = _("shipment line")
         verbose_name_plural = _("shipment lines")
+
+
+class ReviewResult(models.TextChoices):
+    PASSED = "passed", _("Passed")
+    FAILED = "failed", _("Failed")
+
+
+class ReviewLineResult(models.TextChoices):
+    """Finding of the outbound review for one picked line; anything but ``ok`` fails the review."""
+
+    OK = "ok", _("Matches")
+    DAMAGED = "damaged", _("Damaged")
+    MISLABELLED = "mislabelled", _("Mislabelled")
+    EXPIRED = "expired", _("Expired or not available")
+    UNMATCHED = "unmatched", _("Does not match the line")
+
+
+class OutboundReview(models.Model):
+    """Outbound review (出库复核) of a picked shipment by someone other than the picker; kept for good."""
+
+    shipment = models.ForeignKey(Shipment, verbose_name=_("shipment"), on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(_("reviewed at"), auto_now_add=True)
+    result = models.CharField(_("result"), max_length=20, choices=ReviewResult.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        verbose_name = _("outbound review")
+        verbose_name_plural = _("outbound reviews")
+
+
+class OutboundReviewLine(models.Model):
+    review = models.ForeignKey(OutboundReview, on_delete=models.PROTECT, related_name="lines")
+    shipment_line = models.ForeignKey(ShipmentLine, verbose_name=_("shipment line"), on_delete=models.PROTECT, related_name="review_lines")
+    result = models.CharField(_("result"), max_length=20, choices=ReviewLineResult.choices)
+    confirmed_quantity = models.PositiveIntegerField(_("confirmed quantity"))
+    scanned_code = models.CharField(
+        _("scanned code"), max_length=200, blank=True, help_text=_("Barcode read from the goods; empty when the line was ticked.")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["review", "shipment_line_id"]
+
+
+class StockCountStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class StockCount(models.Model):
+    """A count of lots in one warehouse; its differences change stock only once a second person approves them."""
+
+    number = models.CharField(_("count number"), max_length=30, unique=True)
+    warehouse = models.ForeignKey(Warehouse, verbose_name=_("warehouse"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=20, choices=StockCountStatus.choices, default=StockCountStatus.SUBMITTED)
+    counted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("counted by"), on_delete=models.PROTECT, related_name="+")
+    counted_at = models.DateTimeField(_("counted at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approved or rejected by"), on_delete=models.PROTECT, related_name="+",
+        null=True, blank=True,
+    )
+    decided_at = models.DateTimeField(_("approved or rejected at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-counted_at", "-id"]
+        verbose_name = _("stock count")
+        verbose_name_plural = _("stock counts")
+
+    def __str__(self):
+        return self.number
+
+
+class StockCountLine(models.Model):
+    count = models.ForeignKey(StockCount, on_delete=models.PROTECT, related_name="lines")
+    lot = models.ForeignKey(Lot, verbose_name=_("lot"), on_delete=models.PROTECT, related_name="+")
+    system_quantity = models.IntegerField(_("quantity on record"))
+    counted_quantity = models.PositiveIntegerField(_("counted quantity"))
+    reason = models.CharField(_("reason for the difference"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["count", "id"]
+        constraints = [models.UniqueConstraint(fields=["count", "lot"], name="unique_lot_per_stock_count")]
+
+    @property
+    def difference(self):
+        return self.counted_quantity - self.system_quantity
+
+
+class StockTransfer(models.Model):
+    """Units of one lot moved from one warehouse to another; writes one ledger row out and one in."""
+
+    number = models.CharField(_("transfer number"), max_length=30, unique=True)
+    lot = models.ForeignKey(Lot, verbose_name=_("lot"), on_delete=models.PROTECT, related_name="transfers")
+    from_warehouse = models.ForeignKey(Warehouse, verbose_name=_("from warehouse"), on_delete=models.PROTECT, related_name="+")
+    to_warehouse = models.ForeignKey(Warehouse, verbose_name=_("to warehouse"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("transferred by"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("transferred at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("stock transfer")
+        verbose_name_plural = _("stock transfers")
+
+    def __str__(self):
+        return self.number

@@ -1,13 +1,20 @@
 """Reads on stock."""
 
+import datetime
 from collections import defaultdict
 
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
+from django.utils import timezone
 
 from dentalsales.core.timeutils import local_today
 
-from .models import Lot, LotStatus, Shipment, StockBalance
+from dentalsales.accounts.roles import WAREHOUSE_ROLES, Role
+
+from .models import Lot, LotStatus, Shipment, StockBalance, StockLedgerEntry
 from .services import eligible_balances_query
+
+# Roles that see the stock ledger, stock counts and transfers.
+STOCK_CONTROL_ROLES = WAREHOUSE_ROLES | {Role.QUALITY_OFFICER, Role.FINANCE}
 
 
 def product_stock(product):
@@ -95,3 +102,28 @@ def warehouses_with_open_reservations(order):
         if allocation.open_quantity > 0
     }
     return list(Warehouse.objects.filter(pk__in=warehouse_ids).order_by("code"))
+
+
+def _day_start(day):
+    """Return the aware datetime at which ``day`` begins in the business time zone (Asia/Shanghai)."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def ledger_entries(*, warehouse=None, lot=None, product=None, reason="", search="", date_from=None, date_to=None):
+    """Return stock ledger rows, newest first, filtered by warehouse, lot, product, reason and business day range."""
+    queryset = StockLedgerEntry.objects.select_related("warehouse", "lot", "lot__product", "created_by")
+    if warehouse:
+        queryset = queryset.filter(warehouse=warehouse)
+    if lot:
+        queryset = queryset.filter(lot=lot)
+    if product:
+        queryset = queryset.filter(lot__product=product)
+    if reason:
+        queryset = queryset.filter(reason=reason)
+    if search:
+        queryset = queryset.filter(Q(lot__lot_number__icontains=search) | Q(reference__icontains=search) | Q(lot__product__sku__icontains=search))
+    if date_from:
+        queryset = queryset.filter(created_at__gte=_day_start(date_from))
+    if date_to:
+        queryset = queryset.filter(created_at__lt=_day_start(date_to + datetime.timedelta(days=1)))
+    return queryset.order_by("-created_at", "-id")

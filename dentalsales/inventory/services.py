@@ -12,19 +12,21 @@ from collections import defaultdict
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from dentalsales.accounts.roles import WAREHOUSE_ROLES
+from dentalsales.accounts.roles import WAREHOUSE_ROLES, Role
 from dentalsales.core.errors import (
     InsufficientStock,
     InvalidInput,
+    InvalidTransition,
     NotPermitted,
     join_reasons,
 )
 from dentalsales.core.services import next_document_number
-from dentalsales.core.timeutils import earliest_acceptable_expiry, local_today
+from dentalsales.core.timeutils import earliest_acceptable_expiry, is_expired, local_today
 
 from .models import (
     Allocation,
     GoodsReceipt,
+    InspectionResult,
     LedgerReason,
     Lot,
     LotStatus,
@@ -33,6 +35,8 @@ from .models import (
     StockBalance,
     StockLedgerEntry,
 )
+from .udi import MalformedBarcode, parse_gs1
+
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +52,42 @@ def _locked_balance(warehouse, lot):
 
 
 @transaction.atomic
-def receive_stock(*, actor, product, warehouse, lot_number, production_date, expiry_date, quantity, note="", received_on=None):
-    """Receive ``quantity`` units of a lot into a warehouse; return the ``GoodsReceipt``.
+def receive_stock(
+    *,
+    actor,
+    product,
+    warehouse,
+    lot_number,
+    production_date,
+    expiry_date,
+    quantity,
+    note="",
+    received_on=None,
+    supplier="",
+    serial_number="",
+    udi="",
+    inspection_result=InspectionResult.ACCEPTED,
+    inspection_note="",
+):
+    """Record a goods receipt with its receiving inspection; return the ``GoodsReceipt``.
 
     Creates the lot on its first receipt; a later receipt of the same lot
-    number must carry the same dates. Refuses (``InvalidInput`` naming the
-    field) a quantity that is not a whole number of at least 1, an expiry
-    before production, a production date after the day of receipt, a lot
-    already expired on that day, an expired registration, an inactive
-    warehouse and a recalled lot. ``received_on`` (default: today) exists
-    for entering past receipts, such as stock taken over from an older
-    system. Locks the lot's balance row in the warehouse.
+    number must carry the same dates, and a lot number already used for
+    another product is refused. The inspection result decides what
+    happens to the goods: accepted goods become stock, quarantined goods
+    become stock of a quarantined lot (not allocated until a quality
+    officer releases the lot), rejected goods go back to the supplier and
+    change no stock. Rejection and quarantine need the reason in
+    ``inspection_note``.
+
+    Refuses (``InvalidInput`` naming the field) a quantity that is not a
+    whole number of at least 1, an expiry before production and a
+    production date after the day of receipt. Unless the goods are
+    rejected, also refuses a lot already expired on that day, an expired
+    registration, an inactive warehouse and a recalled lot.
+    ``received_on`` (default: today) exists for entering past receipts,
+    such as stock taken over from an older system. Locks the lot's balance
+    row in the warehouse.
     """
     if not actor.has_role(*WAREHOUSE_ROLES):
         raise NotPermitted(_("Only logistics can receive stock."))
@@ -79,6 +108,76 @@ def receive_stock(*, actor, product, warehouse, lot_number, production_date, exp
             _("Production date %(value)s is after the day of receipt %(day)s.") % {"value": production_date, "day": received_on},
             field="production_date",
         )
+    if inspection_result not in InspectionResult.values:
+        raise InvalidInput(
+            _("“%(value)s” is not an inspection result; use one of %(choices)s.")
+            % {"value": inspection_result, "choices": ", ".join(InspectionResult.values)},
+            field="inspection_result",
+        )
+    inspection_note = (inspection_note or "").strip()
+    if inspection_result != InspectionResult.ACCEPTED and not inspection_note:
+        raise InvalidInput(
+            _("Give the reason why the goods are %(result)s.") % {"result": InspectionResult(inspection_result).label.lower()},
+            field="inspection_note",
+        )
+    for_sale = inspection_result != InspectionResult.REJECTED
+    if for_sale:
+        _check_receivable_for_sale(product=product, warehouse=warehouse, expiry_date=expiry_date, received_on=received_on)
+    other_product_lot = Lot.objects.filter(lot_number=lot_number).exclude(product=product).select_related("product").first()
+    if other_product_lot is not None:
+        raise InvalidInput(
+            _("Lot number %(lot)s is already used for “%(product)s”; check the label and the product.")
+            % {"lot": lot_number, "product": other_product_lot.product},
+            field="lot_number",
+        )
+    _check_udi_matches(udi, product=product, lot_number=lot_number, expiry_date=expiry_date)
+
+    lot, created = Lot.objects.get_or_create(
+        product=product,
+        lot_number=lot_number,
+        defaults={"production_date": production_date, "expiry_date": expiry_date},
+    )
+    if not created:
+        if (lot.production_date, lot.expiry_date) != (production_date, expiry_date):
+            raise InvalidInput(
+                _("Lot %(lot)s is already on file with production date %(production)s and expiry date %(expiry)s.")
+                % {"lot": lot_number, "production": lot.production_date, "expiry": lot.expiry_date},
+                field="lot_number",
+            )
+        if lot.status == LotStatus.RECALLED and for_sale:
+            raise InvalidInput(_("Lot %(lot)s is recalled and cannot be received.") % {"lot": lot_number}, field="lot_number")
+
+    receipt = GoodsReceipt.objects.create(
+        number=next_document_number("GR"),
+        warehouse=warehouse,
+        lot=lot,
+        quantity=quantity,
+        received_by=actor,
+        note=note,
+        supplier=(supplier or "").strip(),
+        serial_number=(serial_number or "").strip(),
+        udi=(udi or "").strip(),
+        inspection_result=inspection_result,
+        inspection_note=inspection_note,
+    )
+    if not for_sale:
+        logger.info("Receipt %s of lot %s rejected at inspection", receipt.number, lot.pk)
+        return receipt
+
+    balance = _locked_balance(warehouse, lot)
+    balance.on_hand += quantity
+    balance.save(update_fields=["on_hand"])
+    StockLedgerEntry.objects.create(
+        warehouse=warehouse, lot=lot, quantity=quantity, reason=LedgerReason.RECEIPT, reference=receipt.number, created_by=actor
+    )
+    if inspection_result == InspectionResult.QUARANTINED and lot.status == LotStatus.AVAILABLE:
+        lot.status = LotStatus.QUARANTINED
+        lot.save(update_fields=["status"])
+    logger.info("Receipt %s: lot %s quantity %s into warehouse %s", receipt.number, lot.pk, quantity, warehouse.pk)
+    return receipt
+
+
+def _check_receivable_for_sale(*, product, warehouse, expiry_date, received_on):
     if expiry_date < received_on:
         raise InvalidInput(
             _("Lot expired on %(value)s; expired goods cannot be received for sale.") % {"value": expiry_date},
@@ -93,37 +192,57 @@ def receive_stock(*, actor, product, warehouse, lot_number, production_date, exp
             field="product",
         )
 
-    lot, created = Lot.objects.get_or_create(
-        product=product,
-        lot_number=lot_number,
-        defaults={"production_date": production_date, "expiry_date": expiry_date},
-    )
-    if not created:
-        if (lot.production_date, lot.expiry_date) != (production_date, expiry_date):
-            raise InvalidInput(
-                _("Lot %(lot)s is already on file with production date %(production)s and expiry date %(expiry)s.")
-                % {"lot": lot_number, "production": lot.production_date, "expiry": lot.expiry_date},
-                field="lot_number",
-            )
-        if lot.status == LotStatus.RECALLED:
-            raise InvalidInput(_("Lot %(lot)s is recalled and cannot be received.") % {"lot": lot_number}, field="lot_number")
-    balance = _locked_balance(warehouse, lot)
 
-    receipt = GoodsReceipt.objects.create(
-        number=next_document_number("GR"),
-        warehouse=warehouse,
-        lot=lot,
-        quantity=quantity,
-        received_by=actor,
-        note=note,
-    )
-    balance.on_hand += quantity
-    balance.save(update_fields=["on_hand"])
-    StockLedgerEntry.objects.create(
-        warehouse=warehouse, lot=lot, quantity=quantity, reason=LedgerReason.RECEIPT, reference=receipt.number, created_by=actor
-    )
-    logger.info("Receipt %s: lot %s quantity %s into warehouse %s", receipt.number, lot.pk, quantity, warehouse.pk)
-    return receipt
+def _check_udi_matches(udi, *, product, lot_number, expiry_date):
+    """Raise ``InvalidInput`` when a scanned GS1 barcode names another product, lot or expiry date than the receipt."""
+    udi = (udi or "").strip()
+    if not udi:
+        return
+    try:
+        values = parse_gs1(udi)
+    except MalformedBarcode as error:
+        raise InvalidInput(_("UDI “%(value)s” is not a valid GS1 barcode: %(error)s") % {"value": udi, "error": error}, field="udi") from error
+    gtin = values.get("gtin") or ""
+    product_di = (getattr(product, "udi_di", "") or "").strip()
+    if gtin and product_di and gtin.lstrip("0") != product_di.lstrip("0"):
+        raise InvalidInput(
+            _("UDI “%(value)s” is for product identifier %(gtin)s, not for “%(product)s” (%(di)s).")
+            % {"value": udi, "gtin": gtin, "product": product, "di": product_di},
+            field="udi",
+        )
+    scanned_lot = values.get("lot_number") or ""
+    if scanned_lot and scanned_lot != lot_number:
+        raise InvalidInput(
+            _("UDI “%(value)s” carries lot %(scanned)s, not %(lot)s.") % {"value": udi, "scanned": scanned_lot, "lot": lot_number},
+            field="udi",
+        )
+    scanned_expiry = values.get("expiry_date")
+    if scanned_expiry and str(scanned_expiry) != str(expiry_date):
+        raise InvalidInput(
+            _("UDI “%(value)s” carries expiry date %(scanned)s, not %(expiry)s.")
+            % {"value": udi, "scanned": scanned_expiry, "expiry": expiry_date},
+            field="udi",
+        )
+
+
+@transaction.atomic
+def release_lot_from_quarantine(*, actor, lot, note=""):
+    """Make a quarantined lot available for allocation again after the quality officer's decision; return the lot.
+
+    Raises ``NotPermitted`` for anyone but a quality officer or manager and
+    ``InvalidTransition`` unless the lot is quarantined. Locks the lot row.
+    """
+    if not actor.has_role(Role.QUALITY_OFFICER, Role.MANAGER):
+        raise NotPermitted(_("Only the quality officer can release a lot from quarantine."))
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    if lot.status != LotStatus.QUARANTINED:
+        raise InvalidTransition(
+            _("Lot %(lot)s is %(status)s, not quarantined.") % {"lot": lot.lot_number, "status": lot.get_status_display()}
+        )
+    lot.status = LotStatus.AVAILABLE
+    lot.save(update_fields=["status"])
+    logger.info("Lot %s released from quarantine by user %s: %s", lot.pk, actor.pk, note)
+    return lot
 
 
 def eligible_balances_query(product_ids, min_shelf_life_days, today=None):
@@ -218,8 +337,37 @@ def release_reservations(order):
     return released
 
 
+def unavailable_lot_reason(lot, today=None):
+    """Return why goods of ``lot`` may not leave the warehouse (recalled, quarantined, expired), or "" if they may."""
+    if lot.status == LotStatus.RECALLED:
+        return _("Lot %(lot)s is recalled.") % {"lot": lot.lot_number}
+    if lot.status == LotStatus.QUARANTINED:
+        return _("Lot %(lot)s is quarantined.") % {"lot": lot.lot_number}
+    if is_expired(lot.expiry_date, today):
+        return _("Lot %(lot)s expired on %(date)s.") % {"lot": lot.lot_number, "date": lot.expiry_date}
+    return ""
+
+
+def _check_lots_shippable(allocations, quantity):
+    """Raise ``InvalidInput`` if any lot that would supply ``quantity`` units (first-expiry order) may not leave."""
+    remaining = int(quantity)
+    for allocation in allocations:
+        if remaining <= 0:
+            break
+        remaining -= allocation.open_quantity
+        reason = unavailable_lot_reason(allocation.lot)
+        if reason:
+            raise InvalidInput(
+                _("%(reason)s Its reserved goods cannot be shipped.") % {"reason": reason}, field="lines"
+            )
+
+
 def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_number="", warehouse=None):
-    """Ship reserved stock of the order from one warehouse; return the ``Shipment`` with one line per order line and lot.
+    """Pick reserved stock of the order from one warehouse; return the ``Shipment`` with one line per order line and lot.
+
+    Stock leaves the warehouse balance here (ledger reason ``shipment``);
+    the shipment starts as ``picked`` and needs a passed outbound review
+    (``shipping.review_shipment``) before ``shipping.dispatch_shipment``.
 
     One shipment is one dispatch with one waybill, so it never spans
     warehouses: ``warehouse`` may be left out only when every open
@@ -227,8 +375,8 @@ def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_numbe
     the units to ship now (default: everything reserved there). Each line
     ships from its reservations in first-expiry order. Raises
     ``InvalidInput`` for a missing carrier or warehouse and for a quantity
-    that is not a whole number or exceeds what is reserved for the line.
-    The caller checks the order's state and runs this in its transaction.
+    that is not a whole number or exceeds what is reserved for the line,
+    and for a recalled, quarantined or expired lot. The caller checks the order's state and runs this in its transaction.
     """
     carrier = (carrier or "").strip()
     if not carrier:
@@ -273,6 +421,8 @@ def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_numbe
             )
     if not any(int(q) > 0 for q in quantities.values()):
         raise InvalidInput(_("Nothing to ship: no reserved quantity was chosen."), field="lines")
+    for line_id, quantity in quantities.items():
+        _check_lots_shippable(open_by_line[line_id], quantity)
 
     lot_ids = {a.lot_id for items in open_by_line.values() for a in items}
     balances = {
@@ -333,5 +483,9 @@ def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_numbe
             )
         line.shipped_quantity += int(quantity)
         line.save(update_fields=["shipped_quantity"])
-    logger.info("Shipment %s created for order %s", shipment.number, order.pk)
+    logger.info("Shipment %s picked for order %s", shipment.number, order.pk)
+    # The receivable is created when the goods leave the building, in shipping.dispatch_shipment.
+    from .shipping import notify_reviewers  # shipping imports this module
+
+    notify_reviewers(shipment)
     return shipment

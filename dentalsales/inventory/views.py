@@ -2,8 +2,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from dentalsales.accounts.roles import WAREHOUSE_ROLES
 from dentalsales.accounts.views import role_required
@@ -12,8 +15,21 @@ from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.timeutils import local_today, remaining_shelf_life_days
 from dentalsales.core.views import add_domain_error, paginate
 
-from . import selectors, services
-from .forms import ReceiveForm, ShipmentFilterForm, StockFilterForm
+from . import selectors, services, shipping, stock_control
+from .forms import (
+    DecisionForm,
+    DeliveryForm,
+    DispatchForm,
+    LedgerFilterForm,
+    ReceiveForm,
+    ReviewLineFormSet,
+    ShipmentFilterForm,
+    StockCountLineFormSet,
+    StockCountStartForm,
+    StockFilterForm,
+    TransferForm,
+)
+from .models import ReviewLineResult, ReviewResult, StockBalance, StockCount, StockCountStatus, StockTransfer
 
 # Lots expiring within this many days are shown in amber so that they are sold first or returned in time.
 NEAR_EXPIRY_DAYS = 90
@@ -90,6 +106,9 @@ def receive(request):
 def _shipment_rows(request, form):
     shipments = selectors.visible_shipments(request.user).select_related("order", "customer")
     text = form.cleaned_data.get("q", "").strip() if form.is_valid() else ""
+    status = form.cleaned_data.get("status", "") if form.is_valid() else ""
+    if status:
+        shipments = shipments.filter(status=status)
     if text:
         shipments = shipments.filter(
             Q(number__icontains=text)
@@ -106,13 +125,13 @@ def shipment_list(request):
     shipments = _shipment_rows(request, form)
     if request.GET.get("export") == "xlsx":
         headers = [
-            _("Shipment number"), _("Order number"), _("Customer"), _("Shipping date"), _("Carrier"), _("Waybill number"),
-            _("Delivery address"),
+            _("Shipment number"), _("Order number"), _("Customer"), _("Status"), _("Shipping date"), _("Carrier"),
+            _("Waybill number"), _("Delivery address"), _("Delivery date"),
         ]
         rows = [
             [
-                shipment.number, shipment.order.number, shipment.customer.name, shipment.shipped_on, shipment.carrier,
-                shipment.waybill_number, shipment.delivery_address,
+                shipment.number, shipment.order.number, shipment.customer.name, shipment.get_status_display(), shipment.shipped_on,
+                shipment.carrier, shipment.waybill_number, shipment.delivery_address, shipment.delivered_on,
             ]
             for shipment in shipments
         ]
@@ -121,26 +140,158 @@ def shipment_list(request):
 
 
 def _visible_shipment(request, pk):
-    shipments = selectors.visible_shipments(request.user).select_related("order", "customer", "shipped_by")
+    shipments = selectors.visible_shipments(request.user).select_related("order", "customer", "shipped_by", "dispatched_by")
     shipment = get_object_or_404(shipments, pk=pk)
-    lines = list(shipment.lines.select_related("warehouse").order_by("id"))
+    lines = list(shipment.lines.select_related("warehouse", "lot", "product").order_by("id"))
     return shipment, lines
+
+
+def _review_formset(lines, data=None):
+    initial = [{"shipment_line": line.pk, "quantity": line.quantity, "result": ReviewLineResult.OK} for line in lines]
+    formset = ReviewLineFormSet(data, initial=initial, prefix="review")
+    for form, line in zip(formset.forms, lines):
+        form.line = line
+    return formset
+
+
+def _shipment_page(request, shipment, lines, **forms_by_name):
+    actions = shipping.allowed_shipment_actions(shipment, request.user)
+    reviews = list(shipment.reviews.select_related("reviewer").order_by("-reviewed_at", "-pk"))
+    context = {
+        "shipment": shipment,
+        "lines": lines,
+        "total_quantity": sum(line.quantity for line in lines),
+        "actions": actions,
+        "reviews": reviews,
+        "picked_by_viewer": shipment.shipped_by_id == request.user.pk,
+        "review_formset": forms_by_name.get("review_formset") or (_review_formset(lines) if "review" in actions else None),
+        "dispatch_form": forms_by_name.get("dispatch_form")
+        or (DispatchForm(initial={"carrier": shipment.carrier, "waybill_number": shipment.waybill_number}) if "dispatch" in actions else None),
+        "delivery_form": forms_by_name.get("delivery_form") or (DeliveryForm() if "confirm_delivery" in actions else None),
+    }
+    return render(request, "inventory/shipment_detail.html", context)
 
 
 @login_required
 def shipment_detail(request, pk):
     shipment, lines = _visible_shipment(request, pk)
+    return _shipment_page(request, shipment, lines)
+
+
+@login_required
+@require_POST
+def shipment_review(request, pk):
+    shipment, lines = _visible_shipment(request, pk)
+    formset = _review_formset(lines, request.POST)
+    if not formset.is_valid():
+        messages.error(request, _("Check the marked lines of the review."))
+        return _shipment_page(request, shipment, lines, review_formset=formset)
+    entries = {}
+    for form in formset.forms:
+        data = form.cleaned_data
+        if not data.get("confirmed") and not data.get("scanned_code"):
+            continue  # A line neither ticked nor scanned is reported as missing by the service.
+        entries[data["shipment_line"]] = {
+            "result": data["result"], "quantity": data["quantity"], "scanned_code": data["scanned_code"], "note": data["note"],
+        }
+    try:
+        review = shipping.review_shipment(actor=request.user, shipment=shipment, lines=entries, note=request.POST.get("review_note", ""))
+    except DomainError as error:
+        _show_review_errors(formset, error)
+        messages.error(request, str(error) if not getattr(error, "field_errors", None) else _("Check the marked lines of the review."))
+        return _shipment_page(request, shipment, lines, review_formset=formset)
+    if review.result == ReviewResult.PASSED:
+        messages.success(request, _("Outbound review of shipment %(number)s passed; it may be dispatched.") % {"number": shipment.number})
+    else:
+        messages.warning(
+            request, _("Outbound review of shipment %(number)s failed; fix the marked lines and review again.") % {"number": shipment.number}
+        )
+    return redirect("inventory:shipment_detail", pk=shipment.pk)
+
+
+def _show_review_errors(formset, error):
+    forms_by_line = {form.line.pk: form for form in formset.forms}
+    for key, errors in (getattr(error, "field_errors", None) or {}).items():
+        parts = key.split(".")
+        line_id = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        form = forms_by_line.get(line_id)
+        if form is None:
+            continue
+        field = parts[2] if len(parts) > 2 and parts[2] in form.fields else "confirmed"
+        for message in errors:
+            form.add_error(field, message)
+
+
+@role_required(*WAREHOUSE_ROLES)
+@require_POST
+def shipment_dispatch(request, pk):
+    shipment, lines = _visible_shipment(request, pk)
+    form = DispatchForm(request.POST)
+    if form.is_valid():
+        try:
+            shipping.dispatch_shipment(actor=request.user, shipment=shipment, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Shipment %(number)s was dispatched.") % {"number": shipment.number})
+            return redirect("inventory:shipment_detail", pk=shipment.pk)
+    return _shipment_page(request, shipment, lines, dispatch_form=form)
+
+
+@role_required(*WAREHOUSE_ROLES)
+@require_POST
+def shipment_confirm_delivery(request, pk):
+    shipment, lines = _visible_shipment(request, pk)
+    form = DeliveryForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            shipping.confirm_delivery(
+                actor=request.user, shipment=shipment, signed_receipt=form.cleaned_data.get("signed_receipt"),
+                delivered_on=form.cleaned_data.get("delivered_on"),
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Delivery of shipment %(number)s was confirmed.") % {"number": shipment.number})
+            return redirect("inventory:shipment_detail", pk=shipment.pk)
+    return _shipment_page(request, shipment, lines, delivery_form=form)
+
+
+@login_required
+def shipment_signed_receipt(request, pk):
+    """Serve the signed receipt only to users who may see the shipment; media files are not public."""
+    shipment, _lines = _visible_shipment(request, pk)
+    if not shipment.signed_receipt:
+        raise Http404
+    return FileResponse(shipment.signed_receipt.open("rb"), filename=shipment.signed_receipt.name.rsplit("/", 1)[-1])
+
+
+def _company():
+    return {
+        "name": settings.COMPANY_NAME,
+        "address": settings.COMPANY_ADDRESS,
+        "phone": settings.COMPANY_PHONE,
+        "licence_number": settings.COMPANY_LICENCE_NUMBER,
+    }
+
+
+@login_required
+def review_record(request, pk, review_pk):
+    """Render an outbound review record for printing."""
+    shipment, _lines = _visible_shipment(request, pk)
+    review = get_object_or_404(shipment.reviews.select_related("reviewer"), pk=review_pk)
+    review_lines = list(review.lines.select_related("shipment_line").order_by("shipment_line_id"))
     return render(
-        request,
-        "inventory/shipment_detail.html",
-        {"shipment": shipment, "lines": lines, "total_quantity": sum(line.quantity for line in lines)},
+        request, "inventory/review_record.html", {"shipment": shipment, "review": review, "review_lines": review_lines, "company": _company()}
     )
 
 
 @login_required
 def delivery_note(request, pk):
-    """Render a shipment's accompanying delivery note (随货同行单) for A4 paper from the lines' snapshot fields."""
+    """Render a shipment's accompanying delivery note (随货同行单) for A4 paper; every print after the first is marked as a copy."""
     shipment, lines = _visible_shipment(request, pk)
+    is_copy = shipping.record_delivery_note_print(shipment)
+    passed_review = shipment.reviews.filter(result=ReviewResult.PASSED).select_related("reviewer").order_by("-reviewed_at").first()
     return render(
         request,
         "inventory/delivery_note.html",
@@ -148,11 +299,135 @@ def delivery_note(request, pk):
             "shipment": shipment,
             "lines": lines,
             "total_quantity": sum(line.quantity for line in lines),
-            "company": {
-                "name": settings.COMPANY_NAME,
-                "address": settings.COMPANY_ADDRESS,
-                "phone": settings.COMPANY_PHONE,
-                "licence_number": settings.COMPANY_LICENCE_NUMBER,
-            },
+            "company": _company(),
+            "is_copy": is_copy,
+            "review": passed_review,
         },
     )
+
+
+def _export_ledger(entries):
+    headers = [
+        _("Time"), _("Warehouse"), _("Product"), _("SKU"), _("Lot number"), _("Expiry date"), _("Quantity"), _("Reason"),
+        _("Document number"), _("User"),
+    ]
+    rows = [
+        [
+            timezone.localtime(entry.created_at).replace(tzinfo=None), entry.warehouse.name, entry.lot.product.name, entry.lot.product.sku,
+            entry.lot.lot_number, entry.lot.expiry_date, entry.quantity, entry.get_reason_display(), entry.reference,
+            entry.created_by.display_name,
+        ]
+        for entry in entries
+    ]
+    return xlsx_response("stock-ledger", _("Stock ledger"), headers, rows)
+
+
+@role_required(*selectors.STOCK_CONTROL_ROLES)
+def ledger(request):
+    form = LedgerFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    entries = selectors.ledger_entries(
+        warehouse=data.get("warehouse"),
+        reason=data.get("reason", ""),
+        search=data.get("q", "").strip(),
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+    )
+    if request.GET.get("export") == "xlsx":
+        return _export_ledger(entries)
+    return render(request, "inventory/ledger.html", {"filter_form": form, "page_obj": paginate(request, entries)})
+
+
+@role_required(*selectors.STOCK_CONTROL_ROLES)
+def transfer_list(request):
+    form = TransferForm(request.POST or None) if request.user.has_role(*WAREHOUSE_ROLES) else None
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            transfer = stock_control.transfer_stock(actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Transfer %(number)s: %(quantity)s of lot %(lot)s moved from %(source)s to %(target)s.")
+                % {
+                    "number": transfer.number, "quantity": transfer.quantity, "lot": transfer.lot.lot_number,
+                    "source": transfer.from_warehouse, "target": transfer.to_warehouse,
+                },
+            )
+            return redirect("inventory:transfer_list")
+    transfers = StockTransfer.objects.select_related("lot", "lot__product", "from_warehouse", "to_warehouse", "created_by").order_by(
+        "-created_at", "-pk"
+    )
+    return render(request, "inventory/transfer_list.html", {"form": form, "page_obj": paginate(request, transfers)})
+
+
+@role_required(*selectors.STOCK_CONTROL_ROLES)
+def stock_count_list(request):
+    counts = StockCount.objects.select_related("warehouse", "counted_by", "decided_by").order_by("-counted_at", "-pk")
+    start_form = StockCountStartForm() if request.user.has_role(*WAREHOUSE_ROLES) else None
+    return render(request, "inventory/stock_count_list.html", {"page_obj": paginate(request, counts), "start_form": start_form})
+
+
+@role_required(*WAREHOUSE_ROLES)
+def stock_count_create(request):
+    start = StockCountStartForm(request.GET or None)
+    if not start.is_valid():
+        return redirect("inventory:stock_count_list")
+    warehouse = start.cleaned_data["warehouse"]
+    balances = list(
+        StockBalance.objects.filter(warehouse=warehouse, on_hand__gt=0).select_related("lot", "lot__product").order_by("lot__product__sku", "lot__expiry_date")
+    )
+    initial = [{"lot": balance.lot_id, "counted_quantity": balance.on_hand} for balance in balances]
+    formset = StockCountLineFormSet(request.POST or None, initial=initial, prefix="count")
+    for form, balance in zip(formset.forms, balances):
+        form.balance = balance
+    if request.method == "POST" and formset.is_valid():
+        lines = [dict(form.cleaned_data) for form in formset.forms if form.cleaned_data]
+        try:
+            count = stock_control.submit_stock_count(actor=request.user, warehouse=warehouse, lines=lines)
+        except DomainError as error:
+            _show_count_errors(formset, error)
+        else:
+            messages.success(request, _("Stock count %(number)s was recorded and waits for approval.") % {"number": count.number})
+            return redirect("inventory:stock_count_detail", pk=count.pk)
+    return render(request, "inventory/stock_count_form.html", {"warehouse": warehouse, "formset": formset})
+
+
+def _show_count_errors(formset, error):
+    field_errors = getattr(error, "field_errors", None) or {}
+    if not field_errors:
+        formset._non_form_errors = formset.error_class([str(error)])
+        return
+    for key, errors in field_errors.items():
+        index_text, _sep, field = key.partition("].")
+        index = index_text.removeprefix("lines[")
+        if index.isdigit() and int(index) < len(formset.forms):
+            form = formset.forms[int(index)]
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            formset._non_form_errors = formset.error_class(list(errors))
+
+
+@role_required(*selectors.STOCK_CONTROL_ROLES)
+def stock_count_detail(request, pk):
+    count = get_object_or_404(StockCount.objects.select_related("warehouse", "counted_by", "decided_by"), pk=pk)
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST":
+        service = stock_control.approve_stock_count if request.POST.get("decision") == "approve" else stock_control.reject_stock_count
+        form.is_valid()
+        try:
+            service(actor=request.user, count=count, note=form.cleaned_data.get("note", ""))
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Stock count %(number)s was decided.") % {"number": count.number})
+            return redirect("inventory:stock_count_detail", pk=count.pk)
+    lines = list(count.lines.select_related("lot", "lot__product").order_by("pk"))
+    may_decide = (
+        count.status == StockCountStatus.SUBMITTED
+        and request.user.has_role(*stock_control.COUNT_APPROVAL_ROLES)
+        and count.counted_by_id != request.user.pk
+    )
+    return render(request, "inventory/stock_count_detail.html", {"count": count, "lines": lines, "form": form, "may_decide": may_decide})

@@ -61,7 +61,8 @@ def receive_demo_stock(*, actor, products, warehouses, today):
                 actor=actor,
                 product=product,
                 warehouse=warehouse,
-                lot_number=f"{production:%y%m%d}{index + 1:02d}",
+                # The product id keeps lot numbers unique across products, as receive_stock requires.
+                lot_number=f"{production:%y%m%d}{product.pk:03d}{index + 1}",
                 production_date=production,
                 expiry_date=expiry,
                 quantity=_quantity(rng, product),
