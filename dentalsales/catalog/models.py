@@ -50,7 +50,7 @@ class Product(models.Model):
     registration_valid_until = models.DateField(
         _("registration valid until"), null=True, blank=True, help_text=_("Empty for a class I record, which does not expire.")
     )
-    udi_di = models.CharField(_("UDI-DI"), max_length=20, blank=True)
+    udi_di = models.CharField(_("UDI-DI"), max_length=20, blank=True, db_index=True, help_text=_("GS1 GTIN of the device identifier, as printed after (01)."))
     storage_conditions = models.CharField(_("storage conditions"), max_length=100, blank=True)
     vat_rate = models.DecimalField(
         _("VAT rate"),
