@@ -13,13 +13,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from dentalsales.core.errors import join_reasons
-from dentalsales.core.money import format_money, format_price, round_money
+from dentalsales.core.money import format_price
 from dentalsales.core.timeutils import local_today
-from dentalsales.customers.compliance import qualification_problems
+from dentalsales.customers.compliance import pending_qualifications, qualification_problems, scope_problems
+from dentalsales.finance.selectors import evaluate_credit, open_order_value
 from dentalsales.inventory.selectors import eligible_available_by_product
 from dentalsales.pricing.resolver import approval_level, authority_table
 
-from .models import OPEN_APPROVED_STATUSES, OrderStatus, SalesOrder
+from .models import OrderStatus, SalesOrder
 
 ROLE_NAMES = {"supervisor": pgettext_lazy("approver", "supervisor"), "manager": pgettext_lazy("approver", "manager")}
 
@@ -36,10 +37,20 @@ class ReviewCheck:
 
 
 def _qualifications(order, lines):
-    problems = qualification_problems(order.customer, {line.product.device_class for line in lines})
+    held = list(order.customer.qualifications.prefetch_related("categories__parent"))
+    products = [line.product for line in lines]
+    problems = qualification_problems(order.customer, {product.device_class for product in products}, qualifications=held)
+    problems += scope_problems(order.customer, products, qualifications=held)
+    waiting = pending_qualifications(order.customer, qualifications=held)
+    waiting_note = ""
+    if waiting:
+        waiting_note = _("Waiting for the quality officer's verification: %(items)s.") % {
+            "items": join_reasons(f"{q.get_kind_display()} {q.number}" for q in waiting)
+        }
     if problems:
-        return ReviewCheck("qualifications", False, True, " ".join(problems))
-    return ReviewCheck("qualifications", True, True, _("Customer qualifications are valid."))
+        return ReviewCheck("qualifications", False, True, " ".join([*problems, waiting_note]).strip())
+    message = _("Customer qualifications are valid.")
+    return ReviewCheck("qualifications", True, True, f"{message} {waiting_note}".strip())
 
 
 def _registrations(order, lines):
@@ -63,38 +74,13 @@ def _registrations(order, lines):
 
 def open_order_exposure(customer, exclude_order=None):
     """Return the value of the customer's approved orders not yet shipped (only the unshipped part)."""
-    orders = SalesOrder.objects.filter(customer=customer, status__in=OPEN_APPROVED_STATUSES)
-    if exclude_order is not None:
-        orders = orders.exclude(pk=exclude_order.pk)
-    total = Decimal("0")
-    for order in orders.prefetch_related("lines"):
-        for line in order.lines.all():
-            total += line.unit_price * line.unshipped_quantity
-    return round_money(total)
+    return open_order_value(customer, exclude_order=exclude_order)
 
 
-def _credit(order):
-    # TODO: add open receivables and overdue receivables once shipments
-    # create receivables; until then shipped orders no longer count.
-    customer = order.customer
-    open_orders = open_order_exposure(customer, exclude_order=order)
-    exposure = open_orders + order.total_amount
-    params = {
-        "open": format_money(open_orders),
-        "order": format_money(order.total_amount),
-        "exposure": format_money(exposure),
-        "limit": format_money(customer.credit_limit),
-    }
-    if exposure > customer.credit_limit:
-        return ReviewCheck(
-            "credit",
-            False,
-            True,
-            _("Approved orders not yet shipped %(open)s + this order %(order)s = %(exposure)s exceeds the credit limit %(limit)s.") % params,
-        )
-    return ReviewCheck(
-        "credit", True, True, _("Approved orders not yet shipped %(open)s + this order %(order)s = %(exposure)s, within the credit limit %(limit)s.") % params
-    )
+def credit_check(order):
+    """Run the credit check alone, also for actions that raise exposure again (resubmitting a rejected order)."""
+    passed, message = evaluate_credit(order.customer, order_amount=order.total_amount, exclude_order=order)
+    return ReviewCheck("credit", passed, True, message)
 
 
 def price_approvals(order, lines):
@@ -200,7 +186,7 @@ def review_checks(order):
     return [
         _qualifications(order, lines),
         _registrations(order, lines),
-        _credit(order),
+        credit_check(order),
         _prices(order, lines),
         _stock(order, lines),
         _duplicate(order, lines),
