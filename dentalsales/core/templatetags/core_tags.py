@@ -35,6 +35,15 @@ STATUS_COLOURS = {
     "quarantined": "warning",
     "recalled": "danger",
     "expired": "danger",
+    "open": "danger",
+    "in_progress": "warning",
+    "waiting_for_customer": "info",
+    "resolved": "success",
+    "closed": "dark",
+    "requested": "info",
+    "received": "success",
+    "scheduled": "info",
+    "done": "success",
 }
 
 

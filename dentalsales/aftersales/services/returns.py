@@ -1,0 +1,451 @@
+"""Writes on returns and exchanges: request, approval, rejection, cancellation, receipt and inspection.
+
+A request reserves the returnable quantity of each shipment line it names:
+shipped minus what every other request not rejected or cancelled already
+claims. ``create_return`` locks the shipment lines it draws on (in
+primary-key order) before it counts, so two concurrent requests against
+one line queue and the second sees the first.
+"""
+
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, Role
+from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
+from dentalsales.core.money import line_amount, round_money
+from dentalsales.core.services import next_document_number
+from dentalsales.customers.selectors import visible_customers
+from dentalsales.inventory.models import ShipmentLine
+
+from ..models import (
+    Disposition,
+    ReturnKind,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+    ReturnStatusChange,
+)
+from ..selectors import RETURNABLE_SHIPMENT_STATUSES, returned_quantities, visible_returns
+from ._common import as_id, as_whole_number, clean_choice, clean_text, notify, supervisors_for, users_with_roles
+from .stock import put_returned_goods
+
+logger = logging.getLogger(__name__)
+
+R = ReturnStatus
+# Logistics or the quality officer receive and inspect returned goods.
+RECEIVING_ROLES = frozenset({Role.LOGISTICS, Role.QUALITY_OFFICER})
+# action: (states it may start from, roles allowed)
+RETURN_TRANSITIONS = {
+    "approve": ({R.REQUESTED}, REVIEW_ROLES),
+    "reject": ({R.REQUESTED}, REVIEW_ROLES),
+    "cancel": ({R.REQUESTED}, SALES_ROLES),
+    "receive": ({R.APPROVED}, RECEIVING_ROLES),
+}
+ACTION_LABELS = {
+    "approve": pgettext_lazy("return action", "approve"),
+    "reject": pgettext_lazy("return action", "reject"),
+    "cancel": pgettext_lazy("return action", "cancel"),
+    "receive": pgettext_lazy("return action", "receive"),
+}
+ACTION_PAST = {
+    "approve": pgettext_lazy("return state after action", "approved"),
+    "reject": pgettext_lazy("return state after action", "rejected"),
+    "cancel": pgettext_lazy("return state after action", "cancelled"),
+    "receive": pgettext_lazy("return state after action", "received"),
+}
+MAX_LINES = 100
+MAX_QUANTITY = 100_000
+
+
+def allowed_return_actions(request, user):
+    return [
+        action
+        for action, (sources, roles) in RETURN_TRANSITIONS.items()
+        if request.status in sources and user.has_role(*roles)
+    ]
+
+
+def _lock_request(request, actor):
+    try:
+        return visible_returns(actor).select_for_update(of=("self",)).select_related("customer", "owner").get(pk=request.pk)
+    except ReturnRequest.DoesNotExist:
+        raise InvalidInput(_("Return not found."), code="not_found") from None
+
+
+def _check_transition(request, actor, action):
+    sources, roles = RETURN_TRANSITIONS[action]
+    if not actor.has_role(*roles):
+        raise NotPermitted(_("Your role may not %(action)s returns.") % {"action": ACTION_LABELS[action]})
+    if request.status not in sources:
+        raise InvalidTransition(
+            _("Return %(number)s is %(status)s and cannot be %(action)s now.")
+            % {"number": request.number, "status": request.get_status_display(), "action": ACTION_PAST[action]}
+        )
+
+
+def _record(request, actor, to_status, reason=""):
+    ReturnStatusChange.objects.create(request=request, from_status=request.status, to_status=to_status, actor=actor, reason=reason)
+    logger.info("Return %s moved %s -> %s by user %s", request.pk, request.status or "-", to_status, actor.pk)
+    request.status = to_status
+    request.save()
+
+
+def _link(request):
+    return reverse("aftersales:return_detail", args=[request.pk])
+
+
+def _parse_lines(customer, lines):
+    """Validate the line dicts and return unsaved ``ReturnLine`` objects; lock their shipment lines first.
+
+    Each dict has ``shipment_line`` (id), ``lot_number``, ``quantity``,
+    ``reason`` and optionally ``reason_note``. Raises ``InvalidInput`` with
+    one message per bad field, keyed ``lines[i].field``.
+    """
+    if not isinstance(lines, (list, tuple)) or not lines:
+        raise InvalidInput(_("Add at least one line to return."), field="lines")
+    if len(lines) > MAX_LINES:
+        raise InvalidInput(_("A return may have at most %(max)s lines.") % {"max": MAX_LINES}, field="lines")
+    ids = []
+    for data in lines:
+        if not isinstance(data, dict):
+            raise InvalidInput(_("Each line needs a shipment line, a lot number, a quantity and a reason."), field="lines")
+        ids.append(as_id(data.get("shipment_line")))
+    # The lock serialises every request against these shipment lines until this transaction ends.
+    shipment_lines = {
+        line.pk: line
+        for line in ShipmentLine.objects.select_for_update(of=("self",))
+        .select_related("shipment", "order_line", "lot", "product")
+        .filter(pk__in=[pk for pk in ids if pk])
+        .order_by("pk")
+    }
+
+    errors = {}
+    parsed = []
+    for index, (data, line_id) in enumerate(zip(lines, ids)):
+        prefix = f"lines[{index}]"
+        shipment_line = shipment_lines.get(line_id)
+        if shipment_line is None or shipment_line.shipment.customer_id != customer.pk:
+            errors[f"{prefix}.shipment_line"] = [
+                _("Shipment line “%(value)s” was not shipped to %(customer)s.")
+                % {"value": data.get("shipment_line"), "customer": customer.name}
+            ]
+            continue
+        if shipment_line.shipment.status not in RETURNABLE_SHIPMENT_STATUSES:
+            errors[f"{prefix}.shipment_line"] = [
+                _("Shipment %(shipment)s has not left the warehouse yet (%(status)s); nothing on it can be returned.")
+                % {"shipment": shipment_line.shipment.number, "status": shipment_line.shipment.get_status_display()}
+            ]
+            continue
+        lot_number = str(data.get("lot_number") or "").strip()
+        if not lot_number:
+            errors[f"{prefix}.lot_number"] = [_("Enter the lot number of the returned goods.")]
+            continue
+        if lot_number != shipment_line.lot_number:
+            errors[f"{prefix}.lot_number"] = [
+                _("Lot “%(value)s” was not shipped on this line of shipment %(shipment)s; it shipped lot %(lot)s.")
+                % {"value": lot_number, "shipment": shipment_line.shipment.number, "lot": shipment_line.lot_number}
+            ]
+            continue
+        quantity = as_whole_number(data.get("quantity"))
+        if quantity is None or not 1 <= quantity <= MAX_QUANTITY:
+            errors[f"{prefix}.quantity"] = [
+                _("Quantity must be a whole number of at least 1, not “%(value)s”.") % {"value": data.get("quantity")}
+            ]
+            continue
+        reason = str(data.get("reason") or "").strip()
+        if reason not in ReturnReason.values:
+            errors[f"{prefix}.reason"] = [
+                _("“%(value)s” is not a return reason; use one of %(choices)s.")
+                % {"value": data.get("reason"), "choices": ", ".join(ReturnReason.values)}
+            ]
+            continue
+        reason_note = str(data.get("reason_note") or "").strip()
+        if len(reason_note) > 300:
+            errors[f"{prefix}.reason_note"] = [_("The reason details are longer than 300 characters.")]
+            continue
+        unit_price = shipment_line.order_line.unit_price
+        parsed.append(
+            (
+                prefix,
+                ReturnLine(
+                    shipment_line=shipment_line,
+                    lot=shipment_line.lot,
+                    product=shipment_line.product,
+                    quantity=quantity,
+                    reason=reason,
+                    reason_note=reason_note,
+                    unit_price=unit_price,
+                    amount=line_amount(quantity, unit_price),
+                ),
+            )
+        )
+    if errors:
+        raise InvalidInput(field_errors=errors)
+
+    # Lines of this request count against each other as well as against other requests.
+    returned = returned_quantities(shipment_lines)
+    requested = defaultdict(int)
+    for prefix, line in parsed:
+        shipment_line = line.shipment_line
+        requested[shipment_line.pk] += line.quantity
+        already = returned.get(shipment_line.pk, 0)
+        if requested[shipment_line.pk] + already > shipment_line.quantity:
+            returnable = max(shipment_line.quantity - already - (requested[shipment_line.pk] - line.quantity), 0)
+            errors[f"{prefix}.quantity"] = [
+                _(
+                    "Cannot return %(value)s of “%(product)s” lot %(lot)s from shipment %(shipment)s: "
+                    "%(shipped)s shipped, %(returned)s already returned or requested, %(returnable)s returnable."
+                )
+                % {
+                    "value": line.quantity,
+                    "product": shipment_line.product_name,
+                    "lot": shipment_line.lot_number,
+                    "shipment": shipment_line.shipment.number,
+                    "shipped": shipment_line.quantity,
+                    "returned": already + requested[shipment_line.pk] - line.quantity,
+                    "returnable": returnable,
+                }
+            ]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    return [line for _prefix, line in parsed]
+
+
+@transaction.atomic
+def create_return(*, actor, customer, kind, lines, note=""):
+    """Request a return or an exchange of goods shipped to a customer the actor can see; return the request.
+
+    No line may take a shipment line above its returnable quantity (shipped
+    minus every request not rejected or cancelled, this one's other lines
+    included). A lot that has expired since shipping may be returned; it
+    goes to quarantine on receipt. The representative's supervisor is
+    notified to approve.
+
+    Raises ``NotPermitted`` outside sales. Raises ``InvalidInput`` naming
+    the field and the value for a missing or unknown customer, an unknown
+    kind or reason, a shipment line of another customer or not yet
+    dispatched, and a lot number that line did not ship. It also raises it
+    for a quantity that is not a whole number or exceeds what is
+    returnable. Locks the shipment lines in primary-key order.
+    """
+    if not actor.has_role(*SALES_ROLES):
+        raise NotPermitted(_("Only sales staff can request returns."))
+    if customer in (None, ""):
+        raise InvalidInput(_("Choose the customer who returns the goods."), field="customer")
+    customer_id = as_id(customer)
+    customer_obj = visible_customers(actor).filter(pk=customer_id).first() if customer_id else None
+    if customer_obj is None:
+        raise InvalidInput(_("Unknown customer “%(value)s”.") % {"value": customer}, field="customer")
+    kind = clean_choice(kind or ReturnKind.RETURN, ReturnKind, field="kind", label=_("kind"))
+    note = clean_text(note, field="note", label=_("note"))
+    parsed = _parse_lines(customer_obj, lines)
+
+    request = ReturnRequest.objects.create(
+        number=next_document_number("RT"),
+        customer=customer_obj,
+        owner=customer_obj.owner,
+        kind=kind,
+        note=note,
+        total_amount=round_money(sum((line.amount for line in parsed), Decimal("0"))),
+        created_by=actor,
+    )
+    for line in parsed:
+        line.request = request
+        line.save()
+    ReturnStatusChange.objects.create(request=request, from_status="", to_status=R.REQUESTED, actor=actor)
+
+    notify(
+        supervisors_for(customer_obj.owner),
+        title=_("%(kind)s %(number)s from %(customer)s waits for your approval")
+        % {"kind": request.get_kind_display(), "number": request.number, "customer": customer_obj.name},
+        body=_("Returned value %(amount)s.") % {"amount": request.total_amount},
+        link=_link(request),
+        category="return",
+    )
+    logger.info("Return %s created by user %s with %s lines", request.pk, actor.pk, len(parsed))
+    return request
+
+
+def _create_replacement_order(request):
+    """Enter and submit a sales order for the exchanged products at the prices of the original orders."""
+    from dentalsales.sales import services as sales
+
+    quantities = defaultdict(int)
+    prices = {}
+    for line in request.lines.select_related("shipment_line__order_line").order_by("pk"):
+        key = (line.product_id, line.unit_price)
+        quantities[key] += line.quantity
+        prices[key] = line.unit_price
+    order_lines = [
+        {
+            "product": product_id,
+            "quantity": quantity,
+            "unit_price": prices[(product_id, unit_price)],
+            sales.AGREED_PRICE_REASON: _("Exchange for return %(number)s at the original price.") % {"number": request.number},
+        }
+        for (product_id, unit_price), quantity in quantities.items()
+    ]
+    # The request's author enters the order, so that the supervisor who
+    # approved the exchange can review the order like any other.
+    author = request.created_by
+    order, _created = sales.create_order(
+        actor=author,
+        customer=request.customer,
+        lines=order_lines,
+        channel="phone",
+        note=_("Replacement for exchange %(number)s.") % {"number": request.number},
+    )
+    return sales.submit_order(actor=author, order=order)
+
+
+@transaction.atomic
+def approve_return(*, actor, request, note=""):
+    """Approve a requested return; an exchange also gets its replacement order, entered and submitted for review.
+
+    The reviewer may not approve a request they entered. Logistics, the
+    quality officer and the representative are notified.
+    """
+    request = _lock_request(request, actor)
+    _check_transition(request, actor, "approve")
+    if request.created_by_id == actor.pk:
+        raise NotPermitted(_("You entered this return yourself; another reviewer must approve it."))
+    note = clean_text(note, field="note", label=_("note"))
+
+    if request.kind == ReturnKind.EXCHANGE:
+        request.replacement_order = _create_replacement_order(request)
+    _record(request, actor, R.APPROVED, reason=note)
+
+    notify(
+        users_with_roles(*RECEIVING_ROLES),
+        title=_("Return %(number)s from %(customer)s is approved: receive and inspect the goods")
+        % {"number": request.number, "customer": request.customer.name},
+        link=_link(request),
+        category="return",
+    )
+    notify(
+        [request.owner],
+        title=_("Return %(number)s was approved") % {"number": request.number},
+        body=(
+            _("Replacement order %(order)s was submitted for review.") % {"order": request.replacement_order.number}
+            if request.replacement_order_id
+            else ""
+        ),
+        link=_link(request),
+        category="return",
+    )
+    return request
+
+
+@transaction.atomic
+def reject_return(*, actor, request, reason):
+    """Reject a requested return with the reason; its quantities become returnable again."""
+    request = _lock_request(request, actor)
+    _check_transition(request, actor, "reject")
+    reason = clean_text(reason, field="reason", label=_("reason"), required=True)
+
+    request.rejection_reason = reason
+    _record(request, actor, R.REJECTED, reason=reason)
+    notify(
+        [request.owner],
+        title=_("Return %(number)s was rejected") % {"number": request.number},
+        body=reason,
+        link=_link(request),
+        category="return",
+    )
+    return request
+
+
+@transaction.atomic
+def cancel_return(*, actor, request, reason):
+    """Withdraw a return that has not been approved yet; its quantities become returnable again."""
+    request = _lock_request(request, actor)
+    _check_transition(request, actor, "cancel")
+    reason = clean_text(reason, field="reason", label=_("reason"), required=True)
+
+    request.cancellation_reason = reason
+    _record(request, actor, R.CANCELLED, reason=reason)
+    return request
+
+
+def _issue_credit_note(request, actor):
+    """Credit the returned value to the customer through finance; return the credit note."""
+    from dentalsales.finance import services as finance
+    from dentalsales.finance.models import Receivable
+
+    shipment_ids = {line.shipment_line.shipment_id for line in request.lines.all()}
+    receivable = None
+    if len(shipment_ids) == 1:
+        receivable = Receivable.objects.filter(shipment_id=next(iter(shipment_ids))).first()
+        if receivable is not None and finance.creditable_amount(receivable) < request.total_amount:
+            receivable = None
+    return finance.issue_credit_note(
+        customer=request.customer,
+        amount=request.total_amount,
+        reason=_("Goods returned with %(kind)s %(number)s") % {"kind": request.get_kind_display(), "number": request.number},
+        actor=actor,
+        source_reference=request.number,
+        receivable=receivable,
+    )
+
+
+@transaction.atomic
+def receive_return(*, actor, request, dispositions, note=""):
+    """Receive and inspect an approved return: each line goes back to stock, to quarantine or to scrap.
+
+    ``dispositions`` maps each return line id to ``stock``, ``quarantine``
+    or ``scrap``; every line needs one. An expired, quarantined or recalled
+    lot cannot go back to stock. Books the stock movements, issues a
+    credit note for the returned value (quantity × the order line's unit
+    price) and notifies the representative and finance. Locks the request,
+    then the balance rows, then (in finance) the customer.
+    """
+    request = _lock_request(request, actor)
+    _check_transition(request, actor, "receive")
+    note = clean_text(note, field="note", label=_("inspection note"))
+    lines = list(request.lines.select_related("lot", "shipment_line__warehouse").order_by("pk"))
+    dispositions = {as_id(key): value for key, value in (dispositions or {}).items()}
+    errors = {}
+    for index, line in enumerate(lines):
+        value = dispositions.get(line.pk)
+        if value in (None, ""):
+            errors[f"lines[{index}].disposition"] = [
+                _("Choose where lot %(lot)s goes: back to stock, to quarantine or to scrap.") % {"lot": line.lot.lot_number}
+            ]
+        elif value not in Disposition.values:
+            errors[f"lines[{index}].disposition"] = [
+                _("“%(value)s” is not a disposition; use one of %(choices)s.") % {"value": value, "choices": ", ".join(Disposition.values)}
+            ]
+        else:
+            line.disposition = value
+    unknown = set(dispositions) - {line.pk for line in lines}
+    if unknown:
+        errors["dispositions"] = [
+            _("Line %(value)s is not part of return %(number)s.") % {"value": sorted(unknown, key=str)[0], "number": request.number}
+        ]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+
+    for line in lines:
+        line.save(update_fields=["disposition"])
+    put_returned_goods(actor=actor, lines=lines, reference=request.number)
+    credit_note = _issue_credit_note(request, actor)
+    request.credit_note_number = credit_note.number
+    request.inspection_note = note
+    _record(request, actor, R.RECEIVED, reason=note)
+
+    notify(
+        [request.owner, *users_with_roles(Role.FINANCE)],
+        title=_("Return %(number)s was received; credit note %(credit)s issued")
+        % {"number": request.number, "credit": credit_note.number},
+        body=_("Credited %(amount)s to %(customer)s.") % {"amount": request.total_amount, "customer": request.customer.name},
+        link=_link(request),
+        category="return",
+    )
+    return request
