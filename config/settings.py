@@ -66,6 +66,10 @@ INSTALLED_APPS = [
     "dentalsales.inventory",
     "dentalsales.sales",
     "dentalsales.notifications",
+    "dentalsales.crm",
+    "dentalsales.aftersales",
+    "dentalsales.finance",
+    "dentalsales.quality",
 ]
 
 MIDDLEWARE = [
@@ -231,3 +235,24 @@ COMPANY_LICENCE_NUMBER = os.environ.get("COMPANY_LICENCE_NUMBER", "沪浦药监�
 DUPLICATE_ORDER_WINDOW_DAYS = int(os.environ.get("DUPLICATE_ORDER_WINDOW_DAYS", "3"))
 # Contracts above this total (yuan, tax incl.) need a manager's approval after the supervisor's.
 CONTRACT_MANAGER_REVIEW_AMOUNT = Decimal(os.environ.get("CONTRACT_MANAGER_REVIEW_AMOUNT", "200000"))
+# Order review fails the credit check while any receivable of the customer is
+# more than this many days past its due date, unless finance granted a credit
+# release. 30 days tolerates a customer's usual month-end payment run.
+CREDIT_OVERDUE_TOLERANCE_DAYS = int(os.environ.get("CREDIT_OVERDUE_TOLERANCE_DAYS", "30"))
+# Days a complaint may stay open, by severity, before it is overdue and
+# escalated to the representative's supervisor.
+COMPLAINT_SERVICE_LEVEL_DAYS = {
+    "critical": int(os.environ.get("COMPLAINT_DAYS_CRITICAL", "1")),
+    "high": int(os.environ.get("COMPLAINT_DAYS_HIGH", "2")),
+    "medium": int(os.environ.get("COMPLAINT_DAYS_MEDIUM", "5")),
+    "low": int(os.environ.get("COMPLAINT_DAYS_LOW", "10")),
+}
+# A satisfaction call-back falls due this many days after a shipment.
+SATISFACTION_CALLBACK_DELAY_DAYS = int(os.environ.get("SATISFACTION_CALLBACK_DELAY_DAYS", "7"))
+# Shipments older than this many days get no call-back when the scheduler
+# first runs, so that a new installation does not schedule its whole history.
+SATISFACTION_CALLBACK_LOOKBACK_DAYS = int(os.environ.get("SATISFACTION_CALLBACK_LOOKBACK_DAYS", "60"))
+# Expiry radar: stock expiring within each window (days, ascending) is
+# listed and counted; the last window is also how far ahead registration
+# certificates are watched.
+EXPIRY_WINDOWS_DAYS = [int(days) for days in env_list("EXPIRY_WINDOWS_DAYS", "30,90,180")]

@@ -9,6 +9,13 @@ from .roles import REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES, Role
 NAVIGATION = [
     ("home", _("Dashboard"), "speedometer2", None),
     ("customers:list", _("Customers"), "people", SALES_ROLES | {Role.FINANCE, Role.QUALITY_OFFICER, Role.LOGISTICS}),
+    ("customers:verification_queue", _("Qualification verification"), "patch-check", {Role.QUALITY_OFFICER}),
+    ("customers:expiry_radar", _("Qualification expiry"), "calendar-x", SALES_ROLES | {Role.QUALITY_OFFICER}),
+    ("customers:grading", _("Customer grading"), "bar-chart-steps", {Role.MANAGER, Role.ADMINISTRATOR}),
+    ("customers:duplicates", _("Duplicate customers"), "intersect", {Role.MANAGER}),
+    ("crm:prospect_list", _("Potential customers"), "person-plus", SALES_ROLES),
+    ("crm:revisit_list", _("Visits and revisits"), "calendar-check", SALES_ROLES),
+    ("crm:gift_list", _("Gifts and hospitality"), "gift", SALES_ROLES),
     ("catalog:product_list", _("Products"), "box-seam", None),
     ("sales:order_list", _("Sales orders"), "receipt", SALES_ROLES | {Role.LOGISTICS, Role.FINANCE}),
     ("sales:quotation_list", _("Quotations"), "file-earmark-text", SALES_ROLES | {Role.FINANCE}),
@@ -18,6 +25,17 @@ NAVIGATION = [
     ("inventory:stock_list", _("Stock"), "boxes", WAREHOUSE_ROLES | {Role.QUALITY_OFFICER, Role.SUPERVISOR}),
     ("inventory:receive", _("Receive stock"), "box-arrow-in-down", WAREHOUSE_ROLES),
     ("inventory:shipment_list", _("Shipments"), "truck", WAREHOUSE_ROLES | SALES_ROLES | {Role.QUALITY_OFFICER}),
+    ("inventory:ledger", _("Stock ledger"), "journal-text", WAREHOUSE_ROLES | {Role.QUALITY_OFFICER, Role.FINANCE}),
+    ("inventory:stock_count_list", _("Stock counts"), "clipboard-data", WAREHOUSE_ROLES | {Role.QUALITY_OFFICER, Role.FINANCE}),
+    ("inventory:transfer_list", _("Stock transfers"), "arrow-left-right", WAREHOUSE_ROLES | {Role.QUALITY_OFFICER, Role.FINANCE}),
+    ("aftersales:complaint_list", _("Complaints and feedback"), "chat-left-dots", SALES_ROLES | {Role.QUALITY_OFFICER, Role.LOGISTICS}),
+    ("aftersales:adverse_event_queue", _("Suspected adverse events"), "exclamation-octagon", {Role.QUALITY_OFFICER}),
+    ("aftersales:return_list", _("Returns and exchanges"), "arrow-return-left", SALES_ROLES | {Role.LOGISTICS, Role.QUALITY_OFFICER, Role.FINANCE}),
+    ("aftersales:callback_list", _("Satisfaction call-backs"), "telephone-outbound", SALES_ROLES),
+    ("finance:receivable_list", _("Receivables"), "cash-stack", SALES_ROLES | {Role.FINANCE}),
+    ("finance:payment_list", _("Payments"), "bank", {Role.FINANCE, Role.MANAGER, Role.ADMINISTRATOR}),
+    ("quality:recall_list", _("Recalls"), "sign-stop", {Role.QUALITY_OFFICER, Role.MANAGER, Role.LOGISTICS, Role.ADMINISTRATOR}),
+    ("quality:expiry_radar", _("Expiry radar"), "hourglass-split", {Role.QUALITY_OFFICER, Role.MANAGER, Role.LOGISTICS, Role.ADMINISTRATOR}),
 ]
 
 

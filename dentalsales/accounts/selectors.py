@@ -68,4 +68,10 @@ def dashboard_counts(user):
                 f"{order_list}?status=partially_shipped",
             )
         )
+    from dentalsales.aftersales.selectors import dashboard_entries
+
+    entries.extend(dashboard_entries(user))
+    from dentalsales.crm.selectors import dashboard_entries as crm_dashboard_entries
+
+    entries.extend(crm_dashboard_entries(user))
     return entries

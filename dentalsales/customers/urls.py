@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import import_views, profile_views, views
 
 app_name = "customers"
 urlpatterns = [
@@ -12,4 +12,30 @@ urlpatterns = [
     path("<int:pk>/edit/", views.customer_update, name="update"),
     path("<int:pk>/qualifications/", views.customer_qualifications, name="qualifications"),
     path("<int:pk>/credit-terms/", views.customer_credit_terms, name="credit_terms"),
+    path("<int:pk>/contacts/new/", profile_views.contact_edit, name="contact_create"),
+    path("<int:pk>/contacts/<int:contact_pk>/edit/", profile_views.contact_edit, name="contact_update"),
+    path("<int:pk>/contacts/<int:contact_pk>/delete/", profile_views.contact_delete, name="contact_delete"),
+    path("<int:pk>/addresses/new/", profile_views.address_edit, name="address_create"),
+    path("<int:pk>/addresses/<int:address_pk>/edit/", profile_views.address_edit, name="address_update"),
+    path("<int:pk>/addresses/<int:address_pk>/delete/", profile_views.address_delete, name="address_delete"),
+    path("<int:pk>/business/", profile_views.business_profile_edit, name="business_profile"),
+    path("<int:pk>/documents/new/", profile_views.document_upload, name="document_upload"),
+    path("<int:pk>/documents/<int:document_pk>/delete/", profile_views.document_delete, name="document_delete"),
+    path("<int:pk>/qualifications/new/", profile_views.qualification_add, name="qualification_add"),
+    path("<int:pk>/grade/", profile_views.grade_edit, name="grade"),
+    path("regions/children/", profile_views.region_children, name="region_children"),
+    path("qualifications/verification/", profile_views.verification_queue, name="verification_queue"),
+    path("qualifications/<int:qualification_pk>/verify/", profile_views.qualification_verify, name="qualification_verify"),
+    path("qualifications/expiring/", profile_views.expiry_radar, name="expiry_radar"),
+    path("grading/", profile_views.grading_rule, name="grading"),
+    path("duplicates/", profile_views.duplicates, name="duplicates"),
+    path("import/", import_views.import_start, name="import_start"),
+    path("import/template/<slug:kind>/", import_views.import_template, name="import_template"),
+    path("import/<int:pk>/", import_views.import_preview, name="import_preview"),
+    path("import/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+    path("import/<int:pk>/step/", import_views.import_step, name="import_step"),
+    path("import/<int:pk>/report/", import_views.import_report, name="import_report"),
+    path("export/contacts/", import_views.export_contacts, name="export_contacts"),
+    path("export/qualifications/", import_views.export_qualifications, name="export_qualifications"),
+    path("merge/<int:kept_pk>/<int:duplicate_pk>/", profile_views.merge, name="merge"),
 ]

@@ -14,24 +14,25 @@ from dentalsales.accounts.roles import SALES_ROLES
 from dentalsales.accounts.views import role_required
 from dentalsales.core.errors import DomainError
 from dentalsales.core.models import Region
-from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.views import add_domain_error, paginate
 from dentalsales.sales.selectors import attach_line_counts, order_list
 
-from . import selectors, services
+from . import exporting, selectors, services
 from .forms import (
     CreditTermsForm,
     CustomerFilterForm,
     CustomerForm,
     QualificationFormSet,
 )
-from .models import Customer, Qualification
+from .grading import GRADE_ROLES
+from .models import BusinessProfile, Customer, Qualification
 
 logger = logging.getLogger(__name__)
 
 AUTOCOMPLETE_LIMIT = 30
 RECENT_ORDER_COUNT = 10
 HISTORY_ENTRY_COUNT = 20
+GRADE_CHANGE_COUNT = 10
 HISTORY_KINDS = {
     "+": gettext_lazy("Created"),
     "~": gettext_lazy("Changed"),
@@ -53,23 +54,8 @@ def _filtered_customers(request, form):
 
 
 def _export_customers(request, customers):
-    headers = [
-        _("Customer code"), _("Name"), _("Customer type"), _("Category"), _("Grade"), _("Region"),
-        _("Delivery address"), _("Receiving contact"), _("Contact phone"), _("Unified social credit code"),
-        _("Credit limit"), _("Payment terms (days)"), _("Sales representative"), _("Active"),
-    ]
-    rows = [
-        [
-            customer.code, customer.name, customer.get_customer_type_display(), customer.get_category_display(),
-            customer.get_grade_display() or "", customer.region.full_name if customer.region else "",
-            customer.address, customer.contact_name, customer.contact_phone, customer.uscc, customer.credit_limit,
-            customer.payment_terms_days, customer.owner.display_name, _("Yes") if customer.is_active else _("No"),
-        ]
-        for customer in customers
-    ]
-    # Customer data leaving the system is logged (who and how many rows) for data-protection audits.
-    logger.info("Customer list exported by user %s: %s rows", request.user.pk, len(rows))
-    return xlsx_response("customers", _("Customers"), headers, rows)
+    # The export module leaves out personal data without the export permission and logs the export.
+    return exporting.export_customers(request.user, customers, request.GET)
 
 
 @login_required
@@ -93,7 +79,8 @@ def customer_detail(request, pk):
         "customers/customer_detail.html",
         {
             "customer": customer,
-            "qualifications": customer.qualifications.order_by("kind", "valid_until"),
+            "qualifications": customer.qualifications.prefetch_related("categories").order_by("kind", "valid_until"),
+            **_profile_context(request.user, customer),
             "recent_orders": attach_line_counts(order_list(request.user, customer=customer)[:RECENT_ORDER_COUNT]),
             "history": _history_entries(customer),
             "history_limit": HISTORY_ENTRY_COUNT,
@@ -102,6 +89,20 @@ def customer_detail(request, pk):
             "can_edit_credit_terms": request.user.has_role(*services.CREDIT_ROLES),
         },
     )
+
+
+def _profile_context(user, customer):
+    can_see_contacts = selectors.can_see_contacts(user, customer)
+    return {
+        "can_see_contacts": can_see_contacts,
+        "contacts": customer.contacts.all() if can_see_contacts else [],
+        "addresses": customer.addresses.select_related("region"),
+        "documents": customer.documents.select_related("uploaded_by"),
+        "business_profile": BusinessProfile.objects.filter(customer=customer).first(),
+        "grade_changes": customer.grade_changes.select_related("changed_by")[:GRADE_CHANGE_COUNT],
+        "can_change_grade": user.has_role(*GRADE_ROLES),
+        "can_upload": user.has_role(*services.DOCUMENT_ROLES),
+    }
 
 
 def _latest_history(records, count):
@@ -236,7 +237,7 @@ def _customer_form(request, *, customer=None):
             "credit_limit": current.credit_limit,
             "payment_terms_days": current.payment_terms_days,
         },
-        "qualifications": None if qualifications_editable else customer.qualifications.order_by("kind", "valid_until"),
+        "qualifications": None if qualifications_editable else customer.qualifications.prefetch_related("categories").order_by("kind", "valid_until"),
     }
     return render(request, "customers/customer_form.html", context)
 
@@ -324,12 +325,13 @@ def region_search(request):
 @login_required
 def customer_autocomplete(request):
     """Return the active customers the user may see that match ``q`` by code, name, pinyin, credit code or phone."""
+    query = request.GET.get("q", "").strip()
     customers = selectors.search_customers(
-        selectors.visible_customers(request.user).filter(is_active=True), request.GET.get("q", "")
+        selectors.visible_customers(request.user).filter(is_active=True), query
     ).order_by("code")[:AUTOCOMPLETE_LIMIT]
     # Tom Select filters the loaded options again in the browser, so it needs every text the server matched.
     results = [
-        {"id": customer.pk, "text": str(customer), "search": f"{customer.search_text} {customer.contact_phone}"}
+        {"id": customer.pk, "text": str(customer), "search": f"{customer.search_text} {customer.contact_phone} {query}"}
         for customer in customers
     ]
     return JsonResponse({"results": results})

@@ -49,6 +49,7 @@ from .models import (
     SalesOrder,
     SalesOrderLine,
 )
+from .review import credit_check as review_credit_check
 from .review import price_approvals, review_checks
 from .selectors import visible_orders
 
@@ -426,11 +427,22 @@ def update_order(*, actor, order, lines=None, **fields):
 
 @transaction.atomic
 def submit_order(*, actor, order):
-    """Send a draft or rejected order to review."""
+    """Send a draft or rejected order to review.
+
+    Resubmitting a rejected order runs the credit check again and raises
+    ``InvalidTransition`` while it fails, so that an order rejected for
+    credit comes back only once payments or a credit release allow it.
+    """
     order = _lock_order(order, actor)
     _check_transition(order, actor, "submit")
     if not order.lines.exists():
         raise InvalidInput(_("Add at least one order line before submitting."), field="lines")
+    if order.status == S.REJECTED:
+        credit = review_credit_check(order)
+        if not credit.passed:
+            raise InvalidTransition(
+                _("The order cannot be resubmitted: %(reason)s") % {"reason": credit.message}, code="credit_check_failed"
+            )
     _record(order, actor, S.SUBMITTED)
     return order
 
@@ -470,6 +482,10 @@ def approve_order(*, actor, order, reason=""):
 
     order.review_note = reason
     _record(order, actor, S.APPROVED, reason=reason, checks=[check.as_dict() for check in checks])
+    # A potential customer becomes a customer with its first approved order.
+    from dentalsales.crm.services import mark_won_on_first_approval
+
+    mark_won_on_first_approval(order, actor)
     return order
 
 

@@ -73,7 +73,13 @@ class CustomerFactory(factory.django.DjangoModelFactory):
         if extracted is None:
             extracted = [(QualificationKind.MEDICAL_INSTITUTION_LICENCE, local_today() + datetime.timedelta(days=365))]
         for index, (kind, valid_until) in enumerate(extracted):
-            Qualification.objects.create(customer=self, kind=kind, number=f"PDY{self.pk:05d}{index}", valid_until=valid_until)
+            Qualification.objects.create(
+                customer=self,
+                kind=kind,
+                number=f"PDY{self.pk:05d}{index}",
+                valid_until=valid_until,
+                verification_status="verified",
+            )
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):

@@ -18,11 +18,17 @@ from dentalsales.core.timeutils import local_today
 from dentalsales.inventory.models import Lot
 from dentalsales.sales.models import SalesOrder
 
+from .aftersales import create_aftersales_records
 from .catalog import create_categories, create_products
+from .crm import create_crm_records
+from .customer_profiles import create_customer_profiles, verify_demo_qualifications
 from .customers import create_customers
+from .finance import create_finance_records
 from .negotiation import create_negotiations
 from .orders import create_orders
 from .pricing import create_price_policy
+from .recalls import assign_demo_udi_dis, create_recall_drill
+from .shipping import create_stock_control_records, move_demo_shipments
 from .stock import create_warehouses, receive_demo_stock
 from .users import DEMO_PASSWORD, DEMO_USERS, create_users
 
@@ -68,9 +74,18 @@ def _load_demo_data():
     warehouses = create_warehouses()
     receipts = receive_demo_stock(actor=users["logistics"], products=products, warehouses=warehouses, today=today)
     customers = create_customers(users=users, today=today)
+    verify_demo_qualifications(users=users)
+    create_customer_profiles(users=users, customers=customers, today=today)
     create_price_policy(actor=users["manager"], products=products, customers=customers, today=today)
     orders = create_orders(users=users, customers=customers, products=products, today=today)
+    move_demo_shipments(users=users, today=today)
+    create_stock_control_records(users=users, products=products, warehouses=warehouses, today=today)
+    assign_demo_udi_dis(products)
+    create_recall_drill(users=users)
     create_negotiations(users=users, customers=customers, products=products)
+    create_finance_records(users=users, customers=customers, today=today)
+    create_crm_records(users=users, customers=customers, products=products, today=today)
+    create_aftersales_records(users=users, customers=customers, today=today)
     return DemoSummary(
         users=len(users),
         customers=len(customers),
