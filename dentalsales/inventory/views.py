@@ -29,7 +29,15 @@ from .forms import (
     StockFilterForm,
     TransferForm,
 )
-from .models import ReviewLineResult, ReviewResult, StockBalance, StockCount, StockCountStatus, StockTransfer
+from .models import (
+    InspectionResult,
+    ReviewLineResult,
+    ReviewResult,
+    StockBalance,
+    StockCount,
+    StockCountStatus,
+    StockTransfer,
+)
 
 # Lots expiring within this many days are shown in amber so that they are sold first or returned in time.
 NEAR_EXPIRY_DAYS = 90
@@ -87,18 +95,23 @@ def receive(request):
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(
-                request,
-                _("Receipt %(number)s: %(quantity)s %(unit)s of “%(product)s”, lot %(lot)s, received into %(warehouse)s.")
-                % {
-                    "number": receipt.number,
-                    "quantity": receipt.quantity,
-                    "unit": receipt.lot.product.unit,
-                    "product": receipt.lot.product,
-                    "lot": receipt.lot.lot_number,
-                    "warehouse": receipt.warehouse,
-                },
-            )
+            params = {
+                "number": receipt.number,
+                "quantity": receipt.quantity,
+                "unit": receipt.lot.product.unit,
+                "product": receipt.lot.product,
+                "lot": receipt.lot.lot_number,
+                "warehouse": receipt.warehouse,
+            }
+            # Rejected goods add no stock and quarantined goods cannot be sold, so the message says which happened.
+            if receipt.inspection_result == InspectionResult.REJECTED:
+                text = _("Receipt %(number)s: %(quantity)s %(unit)s of “%(product)s”, lot %(lot)s, rejected; no stock was added.")
+            elif receipt.inspection_result == InspectionResult.QUARANTINED:
+                text = _("Receipt %(number)s: %(quantity)s %(unit)s of “%(product)s”, lot %(lot)s, received into %(warehouse)s and quarantined; it cannot be sold until released.")
+            else:
+                text = _("Receipt %(number)s: %(quantity)s %(unit)s of “%(product)s”, lot %(lot)s, received into %(warehouse)s.")
+            level = messages.SUCCESS if receipt.inspection_result == InspectionResult.ACCEPTED else messages.WARNING
+            messages.add_message(request, level, text % params)
             return redirect("inventory:receive")
     return render(request, "inventory/receive.html", {"form": form})
 

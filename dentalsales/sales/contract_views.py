@@ -126,8 +126,15 @@ def contract_edit(request, pk):
 
 @login_required
 def contract_detail(request, pk):
-    contract = _visible_contract(request, pk)
+    return _render_detail(request, _visible_contract(request, pk))
+
+
+def _render_detail(request, contract, typed_quantities=None, status=200):
+    """Render the contract page; ``typed_quantities`` refills the order form after a refused order."""
     lines = list(contracts.lines_with_progress(contract))
+    typed_quantities = typed_quantities or {}
+    for line in lines:
+        line.typed_quantity = typed_quantities.get(str(line.pk), "")
     needs_review = contract.status in (ContractStatus.UNDER_REVIEW, ContractStatus.MANAGER_REVIEW)
     # Reviewers see how each price compares with the list and policy price before they approve.
     price_review = contracts.price_review(contract, lines) if request.user.has_role(*REVIEW_ROLES) else {}
@@ -147,7 +154,7 @@ def contract_detail(request, pk):
         "complete_form": ReasonForm(prefix="complete"),
         "remaining_total": sum(line.remaining_quantity for line in lines),
     }
-    return render(request, "sales/contract_detail.html", context)
+    return render(request, "sales/contract_detail.html", context, status=status)
 
 
 @login_required
@@ -251,7 +258,8 @@ def contract_order(request, pk):
         for texts in field_errors.values():
             for text in texts:
                 messages.error(request, text)
-        return redirect("sales:contract_detail", pk=contract.pk)
+        # Shown again with what was typed, so the user corrects one quantity instead of retyping all.
+        return _render_detail(request, contract, typed_quantities=quantities, status=400)
     messages.success(
         request, _("Draft order %(order)s was created against contract %(number)s.") % {"order": order.number, "number": contract.number}
     )

@@ -44,6 +44,18 @@ STATUS_COLOURS = {
     "received": "success",
     "scheduled": "info",
     "done": "success",
+    "under_review": "info",
+    "manager_review": "warning",
+    "signed": "primary",
+    "active": "success",
+    "terminated": "dark",
+    "sent": "info",
+    "accepted": "success",
+    "lost": "dark",
+    "picked": "warning",
+    "reviewed": "info",
+    "dispatched": "primary",
+    "delivered": "success",
 }
 
 

@@ -74,10 +74,27 @@ def test_receive_form_records_inspection(logistics, product, warehouse):
     assert "inspection_note" in refused.context["form"].errors
     assert GoodsReceipt.objects.count() == 0
 
-    client.post(reverse("inventory:receive"), {**data, "inspection_note": "标签模糊"})
+    response = client.post(reverse("inventory:receive"), {**data, "inspection_note": "标签模糊"}, follow=True)
     receipt = GoodsReceipt.objects.get()
     assert (receipt.inspection_result, receipt.supplier) == (InspectionResult.QUARANTINED, "上海齿科")
     assert receipt.lot.status == LotStatus.QUARANTINED
+    [message] = list(response.context["messages"])
+    assert message.level_tag == "warning"
+    assert "quarantined" in str(message)
+
+
+def test_rejected_receipt_message_says_no_stock(logistics, product, warehouse):
+    data = {
+        "product": product.pk, "warehouse": warehouse.pk, "lot_number": "V2", "production_date": local_today().isoformat(),
+        "expiry_date": "2031-01-31", "quantity": "6", "supplier": "上海齿科", "inspection_result": "rejected",
+        "inspection_note": "外包装破损",
+    }
+
+    response = client_for(logistics).post(reverse("inventory:receive"), data, follow=True)
+
+    [message] = list(response.context["messages"])
+    assert message.level_tag == "warning"
+    assert "no stock was added" in str(message)
 
 
 def test_picker_sees_no_review_form(shipment, logistics):

@@ -271,3 +271,17 @@ def test_detail_shows_remaining_and_order_inputs(client, rep, customer, product)
 
     assert f'name="quantity-{line.pk}"' in html
     assert 'data-testid="create-order"' in html
+
+
+def test_refused_order_keeps_typed_quantities(client, rep, customer, product):
+    contract = make(rep, customer, product, status=C.ACTIVE)
+    line = contract.lines.get()
+    client.force_login(rep)
+
+    response = client.post(
+        reverse("sales:contract_order", args=[contract.pk]), {f"quantity-{line.pk}": str(line.quantity + 1)}
+    )
+
+    assert response.status_code == 400
+    assert f'name="quantity-{line.pk}" value="{line.quantity + 1}"' in response.content.decode()
+    assert SalesOrder.objects.count() == 0
