@@ -130,6 +130,27 @@ def _apply_header(quotation, fields):
         )
 
 
+def _apply_header_reporting_lines(quotation, fields, lines, customer, on_date):
+    """Apply the header; when it is refused, raise its errors together with the lines' errors.
+
+    The form then shows every problem after one save instead of the line
+    errors only after the header is corrected.
+    """
+    try:
+        _apply_header(quotation, fields)
+    except InvalidInput as header_error:
+        if not header_error.field_errors or lines is None:
+            raise
+        try:
+            order_services._parse_lines(lines, customer=customer, on_date=on_date)
+        except InvalidInput as line_error:
+            errors = {field: list(messages) for field, messages in header_error.field_errors.items()}
+            for field, messages in line_error.field_errors.items():
+                errors.setdefault(field, []).extend(messages)
+            raise InvalidInput(field_errors=errors) from header_error
+        raise
+
+
 def _save_lines(quotation, lines, customer, on_date):
     parsed = order_services._parse_lines(lines, customer=customer, on_date=on_date)
     # Row by row, not in bulk, so that django-simple-history records each line.
@@ -179,7 +200,7 @@ def create_quotation(*, actor, customer, lines, **fields):
         payment_terms=_("Payment within %(days)s days of delivery.") % {"days": customer.payment_terms_days},
         created_by=actor,
     )
-    _apply_header(quotation, fields)
+    _apply_header_reporting_lines(quotation, fields, lines, customer, today)
     quotation.number = next_document_number("QT")
     quotation.save()
     _save_lines(quotation, lines, customer, today)
@@ -196,7 +217,7 @@ def update_quotation(*, actor, quotation, lines=None, **fields):
     if quotation.status != Q.DRAFT:
         _reject_state(quotation, _("Quotation %(number)s is %(status)s; only a draft quotation can be changed."))
 
-    _apply_header(quotation, fields)
+    _apply_header_reporting_lines(quotation, fields, lines, quotation.customer, quotation.quotation_date)
     if lines is not None:
         _save_lines(quotation, lines, quotation.customer, quotation.quotation_date)
     quotation.save()

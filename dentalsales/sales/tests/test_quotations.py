@@ -378,3 +378,17 @@ def test_accepted_quote_keeps_policy_and_manual_prices_apart(rep, customer, prod
     assert policy_line.resolved_unit_price == policy_line.unit_price
     assert manual_line.price_reasons[0].startswith("Price entered by hand")
     assert manual_line.resolved_unit_price == Decimal("130.0000")
+
+
+def test_header_and_line_errors_reported_together(rep, customer, product):
+    with pytest.raises(InvalidInput) as error:
+        qs.create_quotation(
+            actor=rep,
+            customer=customer,
+            valid_until="2020-01-01",
+            lines=[{"product": product, "quantity": 0}],
+        )
+
+    assert "valid_until" in error.value.field_errors
+    assert "lines[0].quantity" in error.value.field_errors
+    assert Quotation.objects.count() == 0
