@@ -104,10 +104,13 @@ def test_complaint_entered_and_resolved(page, screenshot, rep, customer):
     assert complaint.severity == "high"
 
     page.locator("[data-action=resolve]").click()
+    # Bootstrap animates the collapse open; a click during the animation can miss the moving button.
+    expect(page.locator("#resolve-form")).to_have_class(re.compile(r"\bshow\b"))
     page.locator("textarea[name=resolve-resolution]").fill("已补发两支，并向物流公司索赔。")
     page.locator("[data-testid=confirm-resolve]").click()
     expect(page.locator("[data-testid=resolution]")).to_contain_text("已补发")
     page.locator("[data-action=close]").click()
+    expect(page.locator("#close-form")).to_have_class(re.compile(r"\bshow\b"))
     page.locator("input[name=close-satisfaction_score]").fill("5")
     page.locator("[data-testid=confirm-close]").click()
     expect(page.locator("[data-testid=score]")).to_contain_text("5")

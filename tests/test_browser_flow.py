@@ -144,6 +144,8 @@ def test_order_to_shipment_flow(page, screenshot, rep, supervisor, logistics, sh
     expect(allocations.nth(1).locator("td").nth(2)).to_have_text(expiry_b)
     expect(allocations.nth(1).locator("td").nth(4)).to_have_text("3")
     page.locator("[data-action=ship]").click()
+    # Bootstrap animates the collapse open; a click during the animation can miss the moving button.
+    expect(page.locator("#ship-form")).to_have_class(re.compile(r"\bshow\b"))
     page.locator("input[name=carrier]").fill("顺丰速运")
     page.locator("input[name=waybill_number]").fill("SF1234567890")
     page.locator("[data-testid=confirm-ship]").click()

@@ -34,6 +34,8 @@ def test_negotiation_to_contract_order(page, screenshot, rep, supervisor, logist
     quotation = Quotation.objects.get(customer=customer)
     expect(status_badge(page)).to_have_attribute("data-status", QuotationStatus.DRAFT)
     page.locator("[data-action=send]").click()
+    # Bootstrap animates the collapse open; a click during the animation can miss the moving button.
+    expect(page.locator("#send-form")).to_have_class(re.compile(r"\bshow\b"))
     page.locator("[data-testid=send-form] input[name='send-email']").fill("buyer@example.com")
     page.locator("[data-testid=confirm-send]").click()
     expect(status_badge(page)).to_have_attribute("data-status", QuotationStatus.SENT)
