@@ -173,7 +173,7 @@ class ContactSerializer(serializers.ModelSerializer):
 class ContactViewSet(CustomerScopedViewSet):
     """Contacts of the customers whose contacts the user may see (the owner's team and managers).
 
-    Another team's contact answers 404.
+    Another team's contact returns 404.
     """
 
     serializer_class = ContactSerializer

@@ -1,7 +1,7 @@
 """Which qualifications a customer must hold to buy given products (GSP).
 
 Only qualifications verified by the quality officer (首营审核) count; those
-waiting for verification are named so the reviewer knows why a check fails.
+waiting for verification are named, so that the reviewer can tell why a check fails.
 """
 
 from django.utils.translation import gettext as _

@@ -250,7 +250,7 @@ class DeliveryAddress(models.Model):
 
 
 class BusinessProfile(models.Model):
-    """What a sales team knows about a customer's practice and purchasing."""
+    """Facts a sales team records about a customer's practice and purchasing."""
 
     customer = models.OneToOneField(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="business_profile"

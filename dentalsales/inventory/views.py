@@ -103,7 +103,7 @@ def receive(request):
                 "lot": receipt.lot.lot_number,
                 "warehouse": receipt.warehouse,
             }
-            # Rejected goods add no stock and quarantined goods cannot be sold, so the message says which happened.
+            # Rejected goods add no stock and quarantined goods cannot be sold, so the message names the outcome.
             if receipt.inspection_result == InspectionResult.REJECTED:
                 text = _("Receipt %(number)s: %(quantity)s %(unit)s of “%(product)s”, lot %(lot)s, rejected; no stock was added.")
             elif receipt.inspection_result == InspectionResult.QUARANTINED:
