@@ -13,7 +13,10 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(ReadOnlyAdmin):
-    list_display = ["sku", "name", "specification", "device_class", "registration_number", "registration_valid_until", "is_active"]
-    list_filter = ["device_class", "is_active", "category"]
+    list_display = [
+        "sku", "name", "specification", "device_class", "registration_number", "registration_valid_until",
+        "requires_drug_licence", "is_active",
+    ]
+    list_filter = ["device_class", "requires_drug_licence", "is_active", "category"]
     search_fields = ["sku", "name", "name_en", "registration_number"]
     list_select_related = ["category"]

@@ -20,8 +20,9 @@ class ProductSerializer(serializers.ModelSerializer):
         model = Product
         fields = [
             "id", "sku", "name", "name_en", "brand", "manufacturer", "specification", "unit", "category", "category_name",
-            "device_class", "registration_number", "registration_valid_until", "udi_di", "storage_conditions",
-            "vat_rate", "list_price", "standard_cost", "is_implantable", "is_active", "is_demo",
+            "device_class", "registration_number", "registration_valid_until", "manufacturer_licence_number", "udi_di",
+            "storage_conditions",
+            "vat_rate", "list_price", "standard_cost", "is_implantable", "requires_drug_licence", "is_active", "is_demo",
         ]
         extra_kwargs = {"registration_number": {"validators": []}, "sku": {"validators": []}}
 
@@ -57,6 +58,7 @@ class LotStockSerializer(serializers.Serializer):
     on_hand = serializers.IntegerField()
     reserved = serializers.IntegerField()
     available = serializers.IntegerField()
+    quarantined = serializers.IntegerField()
     status = serializers.CharField()
     is_expired = serializers.BooleanField()
 
@@ -65,6 +67,7 @@ class ProductStockSerializer(serializers.Serializer):
     on_hand = serializers.IntegerField()
     reserved = serializers.IntegerField()
     available = serializers.IntegerField()
+    quarantined = serializers.IntegerField(help_text="On hand in quarantine: never available.")
     lots = LotStockSerializer(many=True)
 
 
@@ -86,4 +89,5 @@ class ProductViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.
         """Stock on hand, reserved and available in all warehouses, in total and per lot (earliest expiry first)."""
         stock = product_stock(self.get_object())
         lots = [{key: value for key, value in row.items() if key != "lot"} for row in stock["lots"]]
-        return Response({"on_hand": stock["on_hand"], "reserved": stock["reserved"], "available": stock["available"], "lots": lots})
+        totals = {key: stock[key] for key in ("on_hand", "reserved", "available", "quarantined")}
+        return Response({**totals, "lots": lots})

@@ -50,6 +50,15 @@ class Product(models.Model):
     registration_valid_until = models.DateField(
         _("registration valid until"), null=True, blank=True, help_text=_("Empty for a class I record, which does not expire.")
     )
+    manufacturer_licence_number = models.CharField(
+        _("manufacturer's production licence or record number"),
+        max_length=60,
+        blank=True,
+        help_text=_(
+            "The manufacturer's medical device production licence (生产许可证) or, for class I, its production record "
+            "(生产备案凭证); printed on the delivery note. Empty for imported devices."
+        ),
+    )
     udi_di = models.CharField(_("UDI-DI"), max_length=20, blank=True, db_index=True, help_text=_("GS1 GTIN of the device identifier, as printed after (01)."))
     storage_conditions = models.CharField(_("storage conditions"), max_length=100, blank=True)
     vat_rate = models.DecimalField(
@@ -66,6 +75,14 @@ class Product(models.Model):
         _("standard cost"), max_digits=14, decimal_places=4, default=0, validators=[MinValueValidator(Decimal("0"))]
     )
     is_implantable = models.BooleanField(_("implantable"), default=False)
+    requires_drug_licence = models.BooleanField(
+        _("requires a drug licence"),
+        default=False,
+        help_text=_(
+            "A drug, such as a dental anaesthetic cartridge: only customers with a verified qualification "
+            "covering drugs may order it."
+        ),
+    )
     is_demo = models.BooleanField(
         _("demo values"), default=False, help_text=_("Chinese name, price and registration number are generated demo values.")
     )

@@ -1,28 +1,46 @@
 """The customer-development API: potential customers, activities, revisit plans and gifts.
 
-Lists are scoped like the screens: another representative's record is a
+Lists are scoped like the screens: another representative's record, or a
+record created for or filtered by a customer the user may not see, is a
 404. State changes are POST sub-paths that call the same services as the
 screens; a rejected change returns 400, 403 or 409 with ``detail`` and
 ``code``.
 """
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from dentalsales.accounts.roles import SALES_ROLES
 from dentalsales.catalog.models import Product
+from dentalsales.core.api import created_or_replayed, idempotency_key_from
 from dentalsales.core.api_fields import PassThroughDecimalField, PassThroughField, PassThroughIntegerField
 from dentalsales.core.timeutils import local_today
+from dentalsales.customers.api import CustomerNotFoundMixin, customer_filter_id
 from dentalsales.customers.models import Contact
 
 from . import selectors, services
 from .models import Activity, ActivityAmendment, Gift, Prospect, ProspectStageChange, RevisitPlan
 from .services.gifts import allowed_actions as gift_actions
+
+
+class CustomerDevelopmentPermission(BasePermission):
+    """Admit the roles with the customer-development menu (sales); others get 403, as on the screens."""
+
+    message = gettext_lazy("Customer development is for sales staff.")
+
+    def has_permission(self, request, view):
+        return request.user.is_authenticated and request.user.has_role(*SALES_ROLES)
+
+
+PERMISSIONS = [IsAuthenticated, CustomerDevelopmentPermission]
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -66,13 +84,17 @@ class ProspectSerializer(serializers.ModelSerializer):
     owner = serializers.IntegerField(source="customer.owner_id", read_only=True)
     source = PassThroughTextField()
     stage_changes = StageChangeSerializer(many=True, read_only=True)
+    allow_duplicate_name = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text="true accepts a name that matches another customer's; otherwise such a name is refused with the other customer's code.",
+    )
 
     class Meta:
         model = Prospect
         fields = [
             "id", "customer", "customer_code", "name", "customer_type", "contact_name", "contact_phone", "uscc", "address",
             "owner", "source", "source_detail", "stage", "lost_reason", "won_order", "won_at", "stage_changes",
-            "created_at", "updated_at",
+            "created_at", "updated_at", "allow_duplicate_name",
         ]
         read_only_fields = ["stage", "lost_reason", "won_order", "won_at", "created_at", "updated_at"]
 
@@ -81,8 +103,10 @@ class ProspectSerializer(serializers.ModelSerializer):
         return services.create_prospect(actor=self.context["request"].user, **customer_fields, **validated_data)
 
 
-class ProspectViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ProspectViewSet(CustomerNotFoundMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Potential customers whose customer the user may see. ``POST …/stage/`` moves the stage; ``POST …/convert/`` converts by hand."""
+
+    permission_classes = PERMISSIONS
 
     serializer_class = ProspectSerializer
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -175,8 +199,10 @@ class ActivitySerializer(serializers.ModelSerializer):
         return activity
 
 
-class ActivityViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ActivityViewSet(CustomerNotFoundMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Activities with the customers the user may see. A draft is changed by PUT/PATCH; ``POST …/submit/`` locks it; ``POST …/amend/`` corrects a submitted one."""
+
+    permission_classes = PERMISSIONS
 
     serializer_class = ActivitySerializer
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -184,6 +210,8 @@ class ActivityViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     ordering_fields = ["occurred_on", "created_at"]
 
     def get_queryset(self):
+        # A customer the user may not see is a 404 rather than an empty list.
+        customer_filter_id(self.request)
         return (
             selectors.visible_activities(self.request.user)
             .select_related("customer")
@@ -227,14 +255,19 @@ class RevisitPlanSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RevisitPlan
-        fields = ["id", "customer", "customer_code", "customer_name", "owner", "due_on", "status", "overdue", "last_revisit", "activity", "completed_on"]
+        fields = ["id", "customer", "customer_code", "customer_name", "owner", "due_on", "status", "overdue", "last_revisit", "activity", "completed_on", "agreed_in"]
 
     def get_overdue(self, plan) -> bool:
         return plan.status == "open" and plan.due_on < local_today()
 
 
-class RevisitPlanViewSet(viewsets.ReadOnlyModelViewSet):
-    """Open revisit plans due soon or overdue (``?state=overdue`` or ``?state=due``), of the customers the user may see."""
+class RevisitPlanViewSet(CustomerNotFoundMixin, viewsets.ReadOnlyModelViewSet):
+    """Open revisit plans due soon or overdue (``?state=overdue`` or ``?state=due``), of the customers the user may see.
+
+    ``?customer=<id>`` narrows to one customer.
+    """
+
+    permission_classes = PERMISSIONS
 
     serializer_class = RevisitPlanSerializer
 
@@ -249,7 +282,9 @@ class RevisitPlanViewSet(viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return RevisitPlan.objects.none()
         if self.action == "list":
-            return selectors.revisit_list(self.request.user, state=self.request.query_params.get("state", ""))
+            plans = selectors.revisit_list(self.request.user, state=self.request.query_params.get("state", ""))
+            customer = customer_filter_id(self.request)
+            return plans if customer is None else plans.filter(customer_id=customer)
         return selectors.visible_revisit_plans(self.request.user).select_related("customer")
 
 
@@ -280,15 +315,25 @@ class GiftSerializer(serializers.ModelSerializer):
         return data
 
     def create(self, validated_data):
-        return services.create_gift(actor=self.context["request"].user, **validated_data)
+        request = self.context["request"]
+        return services.create_gift(actor=request.user, idempotency_key=idempotency_key_from(request), **validated_data)
 
     def update(self, gift, validated_data):
         validated_data.pop("customer", None)
         return services.update_gift(actor=self.context["request"].user, gift=gift, **validated_data)
 
 
-class GiftViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Gifts and hospitality of the customers the user may see; actions ``request``, ``approve``, ``reject`` and ``give`` are POST sub-paths."""
+class GiftViewSet(
+    CustomerNotFoundMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    """Gifts and hospitality of the customers the user may see; actions ``request``, ``approve``, ``reject`` and ``give`` are POST sub-paths.
+
+    A POST with an ``Idempotency-Key`` header already used by the same user
+    records nothing and answers 200 with the first gift. DELETE removes a
+    gift not yet approved (``?reason=`` is kept in its history).
+    """
+
+    permission_classes = PERMISSIONS
 
     serializer_class = GiftSerializer
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -296,6 +341,7 @@ class GiftViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     ordering_fields = ["given_on", "value"]
 
     def get_queryset(self):
+        customer_filter_id(self.request)
         return selectors.visible_gifts(self.request.user).select_related("customer", "recipient").order_by("-given_on", "-pk")
 
     def _respond(self, gift, code=status.HTTP_200_OK):
@@ -304,12 +350,17 @@ class GiftViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self._respond(serializer.save(), status.HTTP_201_CREATED)
+        gift = serializer.save()
+        data = self.get_serializer(self.get_queryset().get(pk=gift.pk)).data
+        return created_or_replayed(data, not gift.replayed)
 
     def update(self, request, *args, **kwargs):
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
         return self._respond(serializer.save())
+
+    def perform_destroy(self, gift):
+        services.delete_gift(actor=self.request.user, gift=gift, reason=self.request.query_params.get("reason", ""))
 
     @extend_schema(request=None, responses=GiftSerializer)
     @action(detail=True, methods=["post"], url_path="request")

@@ -1,5 +1,7 @@
 """Forms of customer development; values are checked again, with messages naming the field, by the services."""
 
+import uuid
+
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
@@ -80,6 +82,10 @@ class ProspectForm(forms.Form):
         label=_("Source detail"), max_length=200, required=False,
         help_text=_("For example the exhibition's name or who referred the customer."),
     )
+    allow_duplicate_name = forms.BooleanField(
+        label=_("Create even if another customer has the same name"), required=False,
+        help_text=_("Tick only after checking that the customer named in the message is a different one."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,7 +99,8 @@ class StageForm(forms.Form):
 
     def __init__(self, *args, stages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = [(stage, ProspectStage(stage).label) for stage in stages]
+        # In pipeline order, so that lost comes last rather than in the middle.
+        self.fields["stage"].choices = [(stage.value, stage.label) for stage in ProspectStage if stage in stages]
         self.fields["reason"].help_text = _("Required when the customer is lost or reopened.")
         style(self.fields)
 
@@ -106,11 +113,34 @@ class ReasonForm(forms.Form):
         style(self.fields)
 
 
+class NamedDateField(forms.DateField):
+    """A date field whose error names the field and the value that is not a date."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                _("%(field)s “%(value)s” is not a date; use the form 2026-12-31."),
+                code="invalid", params={"field": self.label, "value": value},
+            ) from None
+
+
 class ActivityFilterForm(FilterForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("All kinds"))] + ActivityKind.choices, required=False)
     status = forms.ChoiceField(label=_("Status"), choices=[("", _("All statuses"))] + ActivityStatus.choices, required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs=DATE_WIDGET))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs=DATE_WIDGET))
+    date_from = NamedDateField(label=_("From"), required=False, widget=forms.DateInput(attrs=DATE_WIDGET))
+    date_to = NamedDateField(label=_("To"), required=False, widget=forms.DateInput(attrs=DATE_WIDGET))
+
+    def clean(self):
+        data = super().clean()
+        date_from, date_to = data.get("date_from"), data.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            raise forms.ValidationError(
+                _("The date range %(start)s to %(end)s ends before it starts."),
+                params={"start": date_from.isoformat(), "end": date_to.isoformat()},
+            )
+        return data
 
 
 class ActivityForm(forms.Form):
@@ -210,13 +240,19 @@ class GiftForm(forms.Form):
     value = forms.CharField(label=_("Value (yuan)"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     given_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d"))
     purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 2}))
+    # One-time token of a new gift's form, so that a double click records it once.
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
 
-    def __init__(self, *args, user, customer=None, **kwargs):
+    def __init__(self, *args, user, customer=None, new=False, **kwargs):
         super().__init__(*args, **kwargs)
         if customer is not None:
             del self.fields["customer"]
         else:
             self.fields["customer"] = _customer_field(user)
+        if new:
+            self.initial.setdefault("token", uuid.uuid4().hex)
+        else:
+            del self.fields["token"]
         self.fields["recipient"].queryset = Contact.objects.filter(customer=customer) if customer else Contact.objects.none()
         self.fields["recipient"].label_from_instance = lambda contact: " · ".join(filter(None, [contact.name, contact.title]))
         style(self.fields)

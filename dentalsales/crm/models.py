@@ -17,6 +17,8 @@ class ProspectSource(models.TextChoices):
     EMAIL = "email", _("E-mail")
     WEB = "web", _("Web")
     WALK_IN = "walk_in", _("Walk-in")
+    IMPORT = "import", _("Spreadsheet import")
+    OTHER = "other", pgettext_lazy("prospect source", "Other")
 
 
 class ProspectStage(models.TextChoices):
@@ -181,6 +183,11 @@ class RevisitPlan(models.Model):
         Activity, verbose_name=_("activity"), null=True, blank=True, on_delete=models.SET_NULL, related_name="revisit_plans"
     )
     completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    # The activity whose agreed next step date set ``due_on``; None when the
+    # grade's interval did.
+    agreed_in = models.ForeignKey(
+        Activity, verbose_name=_("next step agreed in"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reminded_on = models.DateField(_("last reminded on"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -209,7 +216,7 @@ class GiftKind(models.TextChoices):
 class GiftStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     REQUESTED = "requested", _("Waiting for approval")
-    APPROVED = "approved", _("Approved")
+    APPROVED = "approved", pgettext_lazy("gift status", "Approved")
     REJECTED = "rejected", _("Rejected")
     GIVEN = "given", _("Given")
 
@@ -237,6 +244,9 @@ class Gift(models.Model):
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.TextField(_("decision reason"), blank=True)
+    # The web form's one-time token or the API's Idempotency-Key, so that a
+    # double click or a resent request records the gift once.
+    idempotency_key = models.CharField(max_length=100, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     history = HistoricalRecords()
@@ -246,6 +256,12 @@ class Gift(models.Model):
         verbose_name = _("gift or hospitality")
         verbose_name_plural = _("gifts and hospitality")
         indexes = [models.Index(fields=["customer", "given_on"]), models.Index(fields=["owner", "given_on"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+                name="crm_unique_gift_idempotency_key_per_user",
+            )
+        ]
 
     def __str__(self):
         return f"{self.description} ({self.value})"
@@ -276,11 +292,27 @@ class CrmPolicy(models.Model):
         return cls.objects.order_by("pk").first() or cls()
 
 
+class ExportList(models.TextChoices):
+    """The lists that can be exported; the key is stored in the export log, the label is shown."""
+
+    CUSTOMERS = "customers", _("Customers")
+    CUSTOMER_CONTACTS = "customer contacts", _("Customer contacts")
+    CONTACTS_API = "contacts api", _("Customer contacts (API)")
+    CUSTOMER_QUALIFICATIONS = "customer qualifications", _("Customer qualifications")
+    PROSPECTS = "prospects", _("Potential customers")
+    PROSPECT_CONVERSION = "prospect conversion", _("Conversion of potential customers")
+    ACTIVITIES = "activities", _("Activities")
+    REVISITS = "revisits", _("Revisits")
+    VISITS_AGAINST_PLAN = "visits against plan", _("Visits against plan")
+    GIFTS = "gifts", _("Gifts and hospitality")
+    GIFT_REPORT = "gift report", _("Gift report")
+
+
 class ExportLog(models.Model):
     """One export of a list to a spreadsheet: who, when, which list, with which filters, how many rows."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="+")
-    list_name = models.CharField(_("list"), max_length=100)
+    list_name = models.CharField(_("list"), max_length=100, choices=ExportList.choices)
     filters = models.JSONField(_("filters"), default=dict, blank=True)
     row_count = models.PositiveIntegerField(_("rows"))
     created_at = models.DateTimeField(_("exported at"), auto_now_add=True, db_index=True)
@@ -291,7 +323,7 @@ class ExportLog(models.Model):
         verbose_name_plural = _("export log")
 
     def __str__(self):
-        return f"{self.list_name} {self.row_count}"
+        return f"{self.get_list_name_display()} {self.row_count}"
 
 
 class ImportKind(models.TextChoices):
@@ -319,8 +351,7 @@ class ImportJob(models.Model):
     ``rows`` contains every data row as a dict of column key to text, with its
     spreadsheet row number; ``problems`` maps the row number (as text) to
     its messages. ``created_ids`` lists the primary keys of the rows this
-    job created, so that an all-or-nothing import that fails half-way can
-    remove them again.
+    job created.
     """
 
     kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)

@@ -3,7 +3,7 @@
 import datetime
 from collections import defaultdict
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import ExtractYear
 
 from dentalsales.accounts.selectors import owner_visibility
@@ -36,7 +36,7 @@ def visible_prospects(user):
 def prospect_list(user, *, search="", source="", stage="", owner=None):
     queryset = visible_prospects(user).select_related("customer__owner")
     if search:
-        queryset = queryset.filter(customer__in=search_customers(Customer.objects.all(), search))
+        queryset = queryset.filter(customer__in=search_customers(Customer.objects.all(), search, user))
     if source:
         queryset = queryset.filter(source=source)
     if stage:
@@ -243,14 +243,48 @@ def customer_gift_totals(customer):
     )
 
 
+def with_crm_summary(customers):
+    """Annotate customers with ``crm_last_activity`` and ``crm_open_revisit_due``, for ``customer_crm_summary``.
+
+    Both are subqueries of the customer query, so the customer page reads
+    them without queries of its own.
+    """
+    last_activity = (
+        Activity.objects.filter(customer=OuterRef("pk"), status=ActivityStatus.SUBMITTED, kind__in=REVISIT_KINDS)
+        .order_by("-occurred_on")
+        .values("occurred_on")[:1]
+    )
+    # At most one plan per customer is open (constraint crm_one_open_revisit_per_customer).
+    open_revisit = RevisitPlan.objects.filter(customer=OuterRef("pk"), status=RevisitStatus.OPEN).values("due_on")[:1]
+    return customers.annotate(crm_last_activity=Subquery(last_activity), crm_open_revisit_due=Subquery(open_revisit))
+
+
 def customer_crm_summary(customer):
-    """Return what the customer page shows of customer development: gifts per year, open revisit, last activity."""
+    """Return what the customer page shows of customer development: gifts per year, open revisit, last activity.
+
+    One query for a customer from ``with_crm_summary`` selected with its
+    ``prospect``; four otherwise.
+    """
+    if hasattr(customer, "crm_last_activity"):
+        last_activity = customer.crm_last_activity
+        open_revisit_due = customer.crm_open_revisit_due
+    else:
+        last_activity = (
+            Activity.objects.filter(customer=customer, status=ActivityStatus.SUBMITTED, kind__in=REVISIT_KINDS)
+            .aggregate(last=Max("occurred_on"))["last"]
+        )
+        open_revisit_due = (
+            RevisitPlan.objects.filter(customer=customer, status=RevisitStatus.OPEN).values_list("due_on", flat=True).first()
+        )
+    try:
+        prospect = customer.prospect
+    except Prospect.DoesNotExist:
+        prospect = None
     return {
         "gift_totals": customer_gift_totals(customer),
-        "open_revisit": RevisitPlan.objects.filter(customer=customer, status=RevisitStatus.OPEN).first(),
-        "last_activity": Activity.objects.filter(customer=customer, status=ActivityStatus.SUBMITTED, kind__in=REVISIT_KINDS)
-        .aggregate(last=Max("occurred_on"))["last"],
-        "prospect": Prospect.objects.filter(customer=customer).first(),
+        "open_revisit_due": open_revisit_due,
+        "last_activity": last_activity,
+        "prospect": prospect,
     }
 
 

@@ -3,10 +3,11 @@
 import logging
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES
@@ -32,11 +33,15 @@ from .forms import (
     StageForm,
     YearForm,
 )
-from .models import ActivityKind, CrmPolicy, ProspectSource, ProspectStage
+from .models import ActivityKind, CrmPolicy, GiftStatus, ProspectSource, ProspectStage
 from .services.gifts import allowed_actions as gift_actions
 from .services.prospects import STAGE_TRANSITIONS
 
 logger = logging.getLogger(__name__)
+
+# Every screen here is for the sales roles, which have the customer-development
+# menu. Logistics, finance and quality get 403 rather than an empty page full
+# of buttons they could not use.
 
 
 def _export(request, list_name, filename, title, headers, rows):
@@ -55,7 +60,7 @@ def _visible_customer_or_none(request):
 # Potential customers
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def prospect_list(request):
     form = ProspectFilterForm(request.GET)
     prospects = selectors.prospect_list(request.user, **form.filters())
@@ -96,14 +101,14 @@ def _visible_prospect(request, pk):
     return get_object_or_404(selectors.visible_prospects(request.user).select_related("customer__owner", "won_order"), pk=pk)
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def prospect_detail(request, pk):
     prospect = _visible_prospect(request, pk)
     can_edit = request.user.has_role(*SALES_ROLES)
     return render(request, "crm/prospect_detail.html", {
         "prospect": prospect,
         "changes": prospect.stage_changes.select_related("actor", "order"),
-        "stage_form": StageForm(stages=sorted(STAGE_TRANSITIONS[prospect.stage])) if can_edit else None,
+        "stage_form": StageForm(stages=STAGE_TRANSITIONS[prospect.stage]) if can_edit else None,
         "convert_form": ReasonForm() if can_edit and prospect.stage != ProspectStage.WON else None,
         "activities": prospect.customer.activities.select_related("owner")[:10],
     })
@@ -127,7 +132,7 @@ def prospect_stage(request, pk):
     return redirect("crm:prospect_detail", pk=prospect.pk)
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def conversion_report(request):
     form = YearForm(request.GET)
     year = form.cleaned_data.get("year") if form.is_valid() else None
@@ -136,7 +141,8 @@ def conversion_report(request):
     for row in by_source:
         row["label"] = labels.get(row["source"], row["source"])
     if request.GET.get("export") == "xlsx":
-        headers = [_("Source or sales representative"), _("Potential customers"), _("Won"), _("Lost"), _("Open"), _("Conversion rate")]
+        headers = [_("Source or sales representative"), _("Potential customers"), pgettext("prospect stage", "Won"),
+                   pgettext("prospect stage", "Lost"), pgettext("prospects in progress", "Open"), _("Conversion rate")]
         rows = [[row["label"], row["total"], row["won"], row["lost"], row["open"], _percent(row["rate"])] for row in by_source]
         rows += [[row["owner_name"], row["total"], row["won"], row["lost"], row["open"], _percent(row["rate"])] for row in by_owner]
         return _export(request, "prospect conversion", "conversion", _("Conversion"), headers, rows)
@@ -150,12 +156,18 @@ def _percent(rate):
 # Activities
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def activity_list(request):
     form = ActivityFilterForm(request.GET)
     filters = form.filters()
     customer = _visible_customer_or_none(request)
     activities = selectors.activity_list(request.user, customer=customer, **filters)
+    if form.errors:
+        # A filter that cannot apply shows nothing rather than every row.
+        activities = activities.none()
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
     if request.GET.get("export") == "xlsx":
         activities = activities.prefetch_related("contacts", "products")
         return _export(
@@ -192,16 +204,22 @@ def activity_create(request):
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, _("Activity saved."))
+            messages.success(request, _submitted_or_saved(activity))
             return redirect("crm:activity_detail", pk=activity.pk)
     return render(request, "crm/activity_form.html", {"form": form, "customer": customer, "activity": None})
+
+
+def _submitted_or_saved(activity):
+    if activity.is_locked:
+        return _("Activity submitted; the report is now locked.")
+    return _("Activity saved.")
 
 
 def _visible_activity(request, pk):
     return get_object_or_404(selectors.visible_activities(request.user).select_related("customer", "owner"), pk=pk)
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def activity_detail(request, pk):
     activity = _visible_activity(request, pk)
     is_owner = activity.owner_id == request.user.pk
@@ -226,13 +244,13 @@ def activity_edit(request, pk):
     form = ActivityForm(request.POST or None, user=request.user, customer=activity.customer, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_activity(actor=request.user, activity=activity, **form.cleaned_data)
+            activity = services.update_activity(actor=request.user, activity=activity, **form.cleaned_data)
             if "submit" in request.POST:
-                services.submit_activity(actor=request.user, activity=activity)
+                activity = services.submit_activity(actor=request.user, activity=activity)
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, _("Activity saved."))
+            messages.success(request, _submitted_or_saved(activity))
             return redirect("crm:activity_detail", pk=activity.pk)
     return render(request, "crm/activity_form.html", {"form": form, "customer": activity.customer, "activity": activity})
 
@@ -272,7 +290,7 @@ def activity_amend(request, pk):
 # Revisits
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def revisit_list(request):
     form = RevisitFilterForm(request.GET)
     today = local_today()
@@ -293,7 +311,7 @@ def revisit_list(request):
     return render(request, "crm/revisit_list.html", {"filter_form": form, "page_obj": page, "today": today})
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def visit_report(request):
     form = MonthForm(request.GET)
     today = local_today()
@@ -313,7 +331,7 @@ def visit_report(request):
 # Gifts
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def gift_list(request):
     form = GiftFilterForm(request.GET)
     customer = _visible_customer_or_none(request)
@@ -342,10 +360,13 @@ def gift_create(request):
         return render(request, "crm/choose_customer.html", {
             "form": GiftForm(user=request.user), "title": _("New gift or hospitality"), "action": request.path,
         })
-    form = GiftForm(request.POST or None, user=request.user, customer=customer, initial={"given_on": local_today()})
+    form = GiftForm(request.POST or None, user=request.user, customer=customer, new=True, initial={"given_on": local_today()})
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
         try:
-            gift = services.create_gift(actor=request.user, customer=customer, **form.cleaned_data)
+            gift = services.create_gift(
+                actor=request.user, customer=customer, idempotency_key=data.pop("token", ""), **data
+            )
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -364,7 +385,7 @@ def _visible_gift(request, pk):
     )
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def gift_detail(request, pk):
     gift = _visible_gift(request, pk)
     return render(request, "crm/gift_detail.html", {
@@ -382,11 +403,17 @@ def gift_edit(request, pk):
     form = GiftForm(request.POST or None, user=request.user, customer=gift.customer, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_gift(actor=request.user, gift=gift, **form.cleaned_data)
+            was_rejected = gift.status == GiftStatus.REJECTED
+            saved = services.update_gift(actor=request.user, gift=gift, **form.cleaned_data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, _("Gift saved."))
+            if was_rejected and saved.status == GiftStatus.REQUESTED:
+                messages.success(request, _("Gift saved and sent for approval again."))
+            elif was_rejected:
+                messages.success(request, _("Gift saved; it is within the threshold now and needs no approval."))
+            else:
+                messages.success(request, _("Gift saved."))
             return redirect("crm:gift_detail", pk=gift.pk)
     return render(request, "crm/gift_form.html", {"form": form, "customer": gift.customer, "gift": gift, **_threshold()})
 
@@ -396,11 +423,12 @@ GIFT_ACTIONS = {
     "approve": (services.approve_gift, True, _("Gift approved.")),
     "reject": (services.reject_gift, True, _("Gift rejected.")),
     "give": (services.mark_gift_given, False, _("Gift recorded as given.")),
+    "delete": (services.delete_gift, True, _("Gift deleted.")),
 }
 
 
 @require_POST
-@login_required
+@role_required(*SALES_ROLES)
 def gift_action(request, pk, action):
     gift = _visible_gift(request, pk)
     if action not in GIFT_ACTIONS:
@@ -413,10 +441,12 @@ def gift_action(request, pk, action):
         messages.error(request, str(error))
     else:
         messages.success(request, success)
+        if action == "delete":
+            return redirect(f"{reverse('crm:gift_list')}?customer={gift.customer_id}")
     return redirect("crm:gift_detail", pk=gift.pk)
 
 
-@login_required
+@role_required(*SALES_ROLES)
 def gift_report(request):
     form = YearForm(request.GET)
     year = (form.cleaned_data.get("year") if form.is_valid() else None) or local_today().year

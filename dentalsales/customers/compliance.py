@@ -19,25 +19,9 @@ DEVICE_SCOPE_KINDS = {
     QualificationKind.DEVICE_BUSINESS_LICENCE,
     QualificationKind.DEVICE_BUSINESS_RECORD,
 }
-# Words in a product's or category's name that mark a dental local
-# anaesthetic, which is a drug and needs a drug business licence.
-# NOTE: derived from names because catalog.Product has no drug flag; a
-# ``requires_drug_licence`` attribute on the product takes precedence.
-DRUG_NAME_MARKERS = ("麻醉", "卡因", "anaesthe", "anesthe", "articaine", "lidocaine", "mepivacaine", "prilocaine")
-
-
 def requires_drug_licence(product):
-    """Tell whether selling ``product`` needs a qualification that covers drugs."""
-    flag = getattr(product, "requires_drug_licence", None)
-    if isinstance(flag, bool):
-        return flag
-    names = [product.name, getattr(product, "name_en", "")]
-    category = product.category
-    while category is not None:
-        names += [category.name, category.name_en]
-        category = category.parent
-    text = " ".join(name for name in names if name).lower()
-    return any(marker in text for marker in DRUG_NAME_MARKERS)
+    """Tell whether selling ``product`` needs a qualification that covers drugs (its ``requires_drug_licence`` flag)."""
+    return product.requires_drug_licence
 
 
 def qualification_problems(customer, device_classes, *, qualifications=None, day=None):
@@ -146,6 +130,17 @@ def scope_problems(customer, products, *, qualifications=None, day=None):
     return problems
 
 
-def pending_qualifications(customer, *, qualifications=None):
+def pending_qualifications(customer, *, qualifications=None, except_named_in=()):
+    """Return the customer's qualifications waiting for verification.
+
+    Those whose kind and number a text in ``except_named_in`` (such as a
+    problem from ``qualification_problems``) already names are left out, so
+    that a review lists each waiting licence once.
+    """
     held = list(customer.qualifications.all()) if qualifications is None else list(qualifications)
-    return [q for q in held if q.verification_status == VerificationStatus.PENDING]
+    texts = [str(text) for text in except_named_in]
+    return [
+        q for q in held
+        if q.verification_status == VerificationStatus.PENDING
+        and not any(str(q.get_kind_display()) in text and q.number in text for text in texts)
+    ]

@@ -7,6 +7,7 @@ for users with the permission ``customers.export_contacts``.
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from dentalsales.core.errors import NotPermitted
 from dentalsales.core.spreadsheets import xlsx_response
@@ -52,7 +53,7 @@ def export_contacts(user, customers, filters):
         .order_by("customer__code", "-is_primary", "name", "pk")
     )
     headers = [
-        _("Customer code"), _("Customer"), _("Contact name"), _("Title"), _("Department"), _("Mobile"), _("Phone"),
+        _("Customer code"), _("Customer"), _("Contact name"), pgettext("contact", "Job title"), _("Department"), _("Mobile"), _("Phone"),
         _("E-mail"), _("WeChat"), _("Birthday"), _("Decision role"), _("Primary contact"), _("Note"),
     ]
     rows = [

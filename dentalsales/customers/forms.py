@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -22,6 +23,9 @@ from .services import CREDIT_FIELDS, CUSTOMER_FIELDS
 
 def _style(fields):
     for field in fields.values():
+        if isinstance(field.widget, forms.RadioSelect):
+            # Includes CheckboxSelectMultiple; the form template styles each option.
+            continue
         if isinstance(field.widget, forms.CheckboxInput):
             css = "form-check-input"
         elif isinstance(field.widget, forms.Select):
@@ -45,6 +49,9 @@ class CustomerFilterForm(forms.Form):
         self.fields["q"].widget.attrs["placeholder"] = _("Code, name, pinyin, credit code or phone")
 
 
+# Set on creation only; afterwards through ``grading.set_grade`` with a reason.
+GRADE_FIELDS = ("category", "grade")
+
 # One fen more than the largest credit limit the DecimalField(14, 2) column holds.
 CREDIT_LIMIT_CEILING = Decimal(10**12)
 
@@ -55,7 +62,9 @@ class CustomerForm(forms.ModelForm):
     The code may be left empty on creation, and the service then numbers
     the customer. The code cannot change afterwards. Without
     ``credit_terms_editable`` the form has no credit limit and payment
-    terms, so the service receives no change to them.
+    terms, so the service receives no change to them. Category and grade
+    are set here only on creation; afterwards they change on the grade
+    screen, which asks for the reason and keeps it in the change log.
     """
 
     # Room for spaces typed between groups of characters: the service
@@ -66,6 +75,13 @@ class CustomerForm(forms.ModelForm):
     payment_terms_days = forms.CharField(
         label=_("Payment terms (days)"), max_length=10, widget=forms.TextInput(attrs={"inputmode": "numeric"})
     )
+    allow_duplicate_name = forms.BooleanField(
+        label=_("Create even if another customer has the same name"),
+        required=False,
+        help_text=_("Tick only after checking that the customer named in the message is a different one."),
+    )
+    # One-time token: a second submit of the same form creates no second customer.
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     class Meta:
         model = Customer
@@ -76,8 +92,11 @@ class CustomerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         editing = self.instance.pk is not None
         if editing:
-            del self.fields["code"]
+            for name in ("code", *GRADE_FIELDS, "allow_duplicate_name", "token"):
+                del self.fields[name]
         else:
+            self.initial.setdefault("token", uuid.uuid4().hex)
+            self.fields["grade"].help_text = _("Required for key and general customers.")
             self.fields["code"].required = False
             self.fields["code"].help_text = _("Leave empty to number the customer automatically.")
         if not credit_terms_editable:

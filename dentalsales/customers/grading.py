@@ -120,11 +120,8 @@ def apply_grading(*, actor=None, day=None):
     settings = GradingSettings.current()
     moves = [move for move in grading_preview(settings, day) if move.moves]
     locked = Customer.objects.select_for_update().in_bulk([move.customer.pk for move in moves])
-    reason = _("Grading rule: A within %(a)s%% of sales, B within %(b)s%%, over %(months)s months.") % {
-        "a": settings.grade_a_share.normalize(),
-        "b": settings.grade_b_share.normalize(),
-        "months": settings.months,
-    }
+    reason_params = {"a": str(settings.grade_a_share), "b": str(settings.grade_b_share), "months": settings.months}
+    reason = GradeChange(reason_code="grading_rule", reason_params=reason_params).reason_text
     for move in moves:
         customer = locked[move.customer.pk]
         GradeChange.objects.create(
@@ -135,6 +132,8 @@ def apply_grading(*, actor=None, day=None):
             new_grade=move.new_grade,
             source=GradeChangeSource.RULE,
             reason=reason,
+            reason_code="grading_rule",
+            reason_params=reason_params,
             net_sales=move.net_sales,
             changed_by=actor,
         )
@@ -179,9 +178,15 @@ def set_grade(*, actor, customer, category, grade, reason):
     )
     clean_model(change, exclude=["customer", "changed_by"])
     change.save()
+    old_category = customer.category
     customer.category = category
     customer.grade = grade or None
     customer.save(update_fields=["category", "grade", "updated_at"])
+    # The pipeline record follows the category: won when a potential
+    # customer becomes a customer, open again when it becomes potential.
+    from dentalsales.crm.services.prospects import follow_category_change
+
+    follow_category_change(actor=actor, customer=customer, old_category=old_category, reason=reason)
     logger.info("Grade of customer %s set to %s/%s by user %s", customer.pk, category, grade, actor.pk)
     return change
 

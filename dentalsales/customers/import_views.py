@@ -17,6 +17,7 @@ from dentalsales.core.errors import DomainError
 from dentalsales.core.spreadsheets import XLSX_CONTENT_TYPE, xlsx_response
 from dentalsales.core.views import add_domain_error, paginate
 from dentalsales.crm.models import ImportJob, ImportKind, ImportMode, ImportStatus
+from dentalsales.crm.services import log_export
 
 from . import exporting, importing
 from .forms import CustomerFilterForm
@@ -25,14 +26,17 @@ from .views import _filtered_customers
 
 logger = logging.getLogger(__name__)
 PREVIEW_PAGE_SIZE = 100
+# The export log's list name of an import's check or report download.
+IMPORT_REPORT_LIST = "import report"
 
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("What the file contains"), choices=ImportKind.choices)
     file = forms.FileField(label=gettext_lazy("File (.xlsx or .csv)"))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, kinds=ImportKind.choices, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds
         self.fields["kind"].widget.attrs["class"] = "form-select"
         self.fields["file"].widget.attrs.update({"class": "form-control", "accept": ".xlsx,.csv"})
 
@@ -53,7 +57,10 @@ def _own_job(request, pk):
 def import_start(request):
     if not _can_import(request.user):
         raise PermissionDenied
-    form = UploadForm(request.POST or None, request.FILES or None, initial={"kind": request.GET.get("kind", ImportKind.CUSTOMERS)})
+    kinds = importing.importable_kinds(request.user)
+    form = UploadForm(
+        request.POST or None, request.FILES or None, kinds=kinds, initial={"kind": request.GET.get("kind", kinds[0][0])}
+    )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -65,7 +72,7 @@ def import_start(request):
         else:
             return redirect("customers:import_preview", pk=job.pk)
     recent = ImportJob.objects.filter(created_by=request.user).order_by("-created_at")[:10]
-    return render(request, "customers/import/start.html", {"form": form, "recent": recent, "kinds": ImportKind.choices})
+    return render(request, "customers/import/start.html", {"form": form, "recent": recent, "kinds": kinds})
 
 
 @login_required
@@ -100,7 +107,19 @@ def import_preview(request, pk):
 @login_required
 def import_progress(request, pk):
     job = _own_job(request, pk)
-    return render(request, "customers/import/progress.html", {"job": job})
+    return render(request, "customers/import/progress.html", _progress_context(job))
+
+
+# Rows of a finished import listed on its page; the report lists them all.
+CREATED_LIST_LIMIT = 50
+
+
+def _progress_context(job):
+    created = []
+    if job.status == ImportStatus.DONE:
+        records = importing.created_records(job)
+        created = [{"row": row, "record": records.get(row, "")} for row in job.imported_rows[:CREATED_LIST_LIMIT]]
+    return {"job": job, "created": created, "created_limit": CREATED_LIST_LIMIT}
 
 
 @require_POST
@@ -112,13 +131,15 @@ def import_step(request, pk):
         job = importing.run_import_step(actor=request.user, job=job)
     except DomainError as error:
         logger.warning("Import %s step rejected for user %s: %s", job.pk, request.user.pk, error.code)
-    return render(request, "customers/import/_progress.html", {"job": job})
+    return render(request, "customers/import/_progress.html", _progress_context(job))
 
 
 @login_required
 def import_report(request, pk):
     job = _own_job(request, pk)
     headers, rows = importing.report_rows(job)
+    # The rows hold phone numbers and other personal data, so the download is audited like any export.
+    log_export(request.user, IMPORT_REPORT_LIST, {"import": job.pk, "kind": job.kind, "status": job.status}, len(rows))
     return xlsx_response(f"import-{job.pk}-report", _("Import report"), headers, rows)
 
 

@@ -3,10 +3,11 @@
 An upload is read into an ``crm.ImportJob`` (every row as text, with its
 spreadsheet row number) and checked row by row before anything is written.
 The user then imports either all rows, which is allowed only when no row
-has a problem, or only the valid rows. Rows are written in batches of
-``BATCH_SIZE`` through the customers services, each batch in its own
-transaction, and the job records its progress after each batch so that a
-progress bar can poll it.
+has a problem, or only the valid rows. Rows are written through the
+customers services. All rows go in one transaction, so a late failure
+leaves nothing written. Only the valid rows go in batches of ``BATCH_SIZE``,
+each batch in its own transaction. The job records its progress after each
+batch so that a progress bar can poll it.
 """
 
 import csv
@@ -14,26 +15,26 @@ import datetime
 import io
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from dentalsales.accounts.roles import SALES_ROLES
+from dentalsales.accounts.roles import SALES_ROLES, Role
 from dentalsales.accounts.selectors import assignable_owners
 from dentalsales.core.errors import DomainError, InvalidInput, InvalidTransition, NotPermitted
 from dentalsales.core.models import Region
-from dentalsales.core.validators import is_mainland_mobile, normalize_phone, normalize_uscc, uscc_problem
-from dentalsales.crm.models import ImportJob, ImportKind, ImportMode, ImportStatus
+from dentalsales.core.validators import normalize_phone, normalize_uscc, uscc_problem
+from dentalsales.crm.models import ImportJob, ImportKind, ImportMode, ImportStatus, ProspectSource
 
 from . import services
 from .models import (
     Contact,
     Customer,
     CustomerCategory,
+    DecisionRole,
     CustomerGrade,
     CustomerType,
     Qualification,
@@ -46,11 +47,6 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 200
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20000
-# Landline numbers as Chinese offices write them: 028-85551234, (010)6555 1234, 0755 2655 1234-801.
-LANDLINE_PATTERN = re.compile(r"^\(?0[1-9][0-9]{1,2}\)?[- ]?[0-9]{7,8}([- ]?[0-9]{1,5})?$")
-# Characters left out when two customer names are compared, so that
-# 成都·锦江 口腔（总院） and 成都锦江口腔(总院) count as the same name.
-NAME_NOISE = re.compile(r"[\s\-_.,，。·•、'\"“”‘’()（）\[\]【】]")
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "√", "x"}
 FALSE_WORDS = {"", "0", "false", "no", "n", "否"}
 
@@ -63,6 +59,13 @@ class Column:
     aliases: tuple = ()
     example: str = ""
     help: object = ""
+    # (value, label) pairs the cell accepts; the template lists them and offers them in a drop-down.
+    choices: tuple = ()
+    # True when the stored values (A, B, C) are what the user types, rather than the labels.
+    choice_values: bool = False
+
+    def allowed(self):
+        return [str(value if self.choice_values else label) for value, label in self.choices]
 
 
 COLUMNS = {
@@ -70,17 +73,19 @@ COLUMNS = {
         Column("code", gettext_lazy("Customer code"), aliases=("客户编码",), example="CU-CD-0001",
                help=gettext_lazy("Leave empty to number the customer automatically.")),
         Column("name", gettext_lazy("Name"), True, ("客户名称", "名称"), "成都锦江贝瑞口腔门诊部"),
-        Column("customer_type", gettext_lazy("Customer type"), True, ("客户类型",), "口腔诊所"),
+        Column("customer_type", gettext_lazy("Customer type"), True, ("客户类型",), "口腔诊所", choices=CustomerType.choices),
         Column("category", gettext_lazy("Category"), aliases=("客户类别",), example="一般客户",
-               help=gettext_lazy("Empty means general customer.")),
-        Column("grade", gettext_lazy("Grade"), aliases=("客户等级", "等级"), example="B"),
+               help=gettext_lazy("Empty means general customer."), choices=CustomerCategory.choices),
+        Column("grade", gettext_lazy("Grade"), aliases=("客户等级", "等级"), example="B",
+               help=gettext_lazy("Empty for potential customers; a key or general customer imported without a grade gets one at the next run of the grading rule."),
+               choices=CustomerGrade.choices, choice_values=True),
         Column("region", gettext_lazy("Region"), aliases=("区域", "地区"), example="510104",
-               help=gettext_lazy("Six-digit division code, or the full name such as 四川省 成都市 锦江区.")),
+               help=gettext_lazy("Six-digit division code, the full name such as 四川省 成都市 锦江区, or city and district such as 成都市锦江区.")),
         Column("address", gettext_lazy("Delivery address"), aliases=("地址", "收货地址"), example="红星路三段 1 号"),
         Column("contact_name", gettext_lazy("Receiving contact"), aliases=("联系人", "收货联系人"), example="李护士长"),
         Column("contact_phone", gettext_lazy("Contact phone"), aliases=("联系电话",), example="13800138000",
                help=gettext_lazy("Mobile number, or landline with area code such as 028-85551234.")),
-        Column("uscc", gettext_lazy("Unified social credit code"), aliases=("统一社会信用代码", "信用代码"), example="91510104MA6CXXXXXX"),
+        Column("uscc", gettext_lazy("Unified social credit code"), aliases=("统一社会信用代码", "信用代码"), example="91510104MA6CK1234L"),
         Column("uscc_override_reason", gettext_lazy("Reason for accepting a code that fails the check"),
                aliases=("校验失败原因",)),
         Column("owner", gettext_lazy("Sales representative (user name)"), aliases=("销售代表", "业务员"),
@@ -89,26 +94,31 @@ COLUMNS = {
     ImportKind.CONTACTS: [
         Column("customer_code", gettext_lazy("Customer code"), True, ("客户编码",), "CU-CD-0001"),
         Column("name", gettext_lazy("Contact name"), True, ("姓名", "联系人"), "张伟"),
-        Column("title", gettext_lazy("Title"), aliases=("职务",), example="院长"),
+        Column("title", pgettext_lazy("contact", "Job title"), aliases=("职务", "Title"), example="院长"),
         Column("department", gettext_lazy("Department"), aliases=("科室", "部门"), example="修复科"),
         Column("mobile", gettext_lazy("Mobile"), aliases=("手机", "手机号"), example="13912345678"),
         Column("phone", gettext_lazy("Phone"), aliases=("电话", "座机"), example="028-85551234"),
         Column("email", gettext_lazy("E-mail"), aliases=("邮箱", "电子邮件")),
         Column("wechat", gettext_lazy("WeChat"), aliases=("微信",)),
         Column("birthday", gettext_lazy("Birthday"), aliases=("生日",), example="1980-05-20"),
-        Column("decision_role", gettext_lazy("Decision role"), aliases=("决策角色",), example="决策者"),
+        Column("decision_role", gettext_lazy("Decision role"), aliases=("决策角色",), example="决策人",
+               help=gettext_lazy("Empty means other."), choices=DecisionRole.choices),
         Column("is_primary", gettext_lazy("Primary contact"), aliases=("主要联系人",), example="是"),
         Column("note", gettext_lazy("Note"), aliases=("备注",)),
     ],
     ImportKind.QUALIFICATIONS: [
         Column("customer_code", gettext_lazy("Customer code"), True, ("客户编码",), "CU-CD-0001"),
-        Column("kind", gettext_lazy("Kind"), True, ("资质类型", "类型"), "医疗机构执业许可证"),
+        Column("kind", gettext_lazy("Kind"), True, ("资质类型", "类型"), "医疗机构执业许可证", choices=QualificationKind.choices),
         Column("number", gettext_lazy("Number"), True, ("证号", "编号"), "PDY00012351010417A1002"),
         Column("issuing_authority", gettext_lazy("Issuing authority"), aliases=("发证机关",), example="成都市锦江区卫生健康局"),
         Column("valid_until", gettext_lazy("Valid until"), aliases=("有效期至",), example="2029-12-31",
                help=gettext_lazy("Empty for a licence without an end date.")),
-        Column("device_classes", gettext_lazy("Device classes covered"), aliases=("经营类别", "器械类别"), example="II,III"),
-        Column("covers_drugs", gettext_lazy("Covers drugs"), aliases=("含药品",), example="否"),
+        Column("device_classes", gettext_lazy("Device classes covered"), aliases=("经营类别", "器械类别"), example="II,III",
+               help=gettext_lazy("I, II or III, separated by commas; empty means no limit.")),
+        Column("categories", gettext_lazy("Categories covered"), aliases=("涵盖的产品类别", "产品类别"), example="",
+               help=gettext_lazy("Product category codes or names, separated by commas; empty means no limit.")),
+        Column("covers_drugs", gettext_lazy("Covers drugs"), aliases=("含药品",), example="否",
+               help=gettext_lazy("是 or 否; empty means no.")),
     ],
 }
 KIND_ROLES = {
@@ -116,6 +126,11 @@ KIND_ROLES = {
     ImportKind.CONTACTS: SALES_ROLES,
     ImportKind.QUALIFICATIONS: services.DOCUMENT_ROLES,
 }
+
+
+def importable_kinds(user):
+    """Return the ``ImportKind`` choices that ``user`` may import, as (value, label) pairs."""
+    return [(value, label) for value, label in ImportKind.choices if user.has_role(*KIND_ROLES[value])]
 
 
 # --- Reading ------------------------------------------------------------------------------------------------
@@ -157,16 +172,27 @@ def decode_csv(data):
         ) from None
 
 
-def read_table(name, data):
-    """Return the rows of an uploaded .xlsx or .csv file as lists of text, blank rows left out, with their row numbers."""
+class Table(list):
+    """Numbered rows of an upload; ``sheet`` names the worksheet read from a workbook."""
+
+    sheet = ""
+
+
+def read_table(name, data, kind=None):
+    """Return the rows of an uploaded .xlsx or .csv file as lists of text, blank rows left out, with their row numbers.
+
+    From a workbook, the sheet named like ``kind`` (such as 联系人) is read
+    when there is one, else the first sheet.
+    """
     lower = (name or "").lower()
     if len(data) > MAX_UPLOAD_BYTES:
         raise InvalidInput(
             _("The file is larger than %(size)d MB; split it into several files.") % {"size": MAX_UPLOAD_BYTES // 1024 // 1024},
             field="file",
         )
+    sheet = ""
     if lower.endswith(".xlsx"):
-        rows = _read_xlsx(data)
+        rows, sheet = _read_xlsx(data, kind)
     elif lower.endswith(".csv"):
         text = decode_csv(data)
         rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
@@ -177,10 +203,24 @@ def read_table(name, data):
         raise InvalidInput(
             _("The file has more than %(max)d rows; split it into several files.") % {"max": MAX_ROWS}, field="file"
         )
-    return numbered
+    table = Table(numbered)
+    table.sheet = sheet
+    return table
 
 
-def _read_xlsx(data):
+def _sheet_for(workbook, kind):
+    if kind in ImportKind.values:
+        wanted = set()
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                wanted.add(str(ImportKind(kind).label).strip().lower())
+        for sheet in workbook.worksheets:
+            if sheet.title.strip().lower() in wanted:
+                return sheet
+    return workbook.worksheets[0]
+
+
+def _read_xlsx(data, kind=None):
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
     from zipfile import BadZipFile
@@ -190,8 +230,8 @@ def _read_xlsx(data):
     except (InvalidFileException, BadZipFile, KeyError, OSError):
         raise InvalidInput(_("The file cannot be read as an .xlsx workbook."), field="file") from None
     try:
-        sheet = workbook.worksheets[0]
-        return [[cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        sheet = _sheet_for(workbook, kind)
+        return [[cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)], sheet.title
     finally:
         workbook.close()
 
@@ -231,9 +271,7 @@ def map_header(kind, header):
 # --- Checking rows ------------------------------------------------------------------------------------------
 
 
-def normalize_name(name):
-    """Return a customer name reduced for duplicate detection: NFKC width folding, no spaces or punctuation, lower case."""
-    return NAME_NOISE.sub("", unicodedata.normalize("NFKC", name or "")).lower()
+normalize_name = services.normalize_name
 
 
 def _choice(choices, text):
@@ -268,6 +306,9 @@ class Context:
     customers: dict = field(default_factory=dict)
     existing_contacts: set = field(default_factory=set)
     existing_qualifications: set = field(default_factory=set)
+    categories: dict = field(default_factory=dict)
+    # Qualifications written in this batch per customer id, announced once per customer at its end.
+    pending: dict = field(default_factory=dict)
 
 
 def _load_regions(context):
@@ -276,6 +317,11 @@ def _load_regions(context):
         for name in {region.full_name, region.full_name.replace(" ", "")}:
             context.regions_by_name.setdefault(name, []).append(region)
         context.regions_by_name.setdefault(region.name, []).append(region)
+        parts = region.full_name.split()
+        if len(parts) >= 3:
+            # The short form people write: city and district, such as 杭州市余杭区.
+            for name in {"".join(parts[-2:]), " ".join(parts[-2:])}:
+                context.regions_by_name.setdefault(name, []).append(region)
 
 
 def _build_context(kind, actor, value_rows):
@@ -292,6 +338,12 @@ def _build_context(kind, actor, value_rows):
     codes = {values.get("customer_code", "") for values in value_rows}
     allowed = contact_customers(actor) if kind == ImportKind.CONTACTS else visible_customers(actor)
     context.customers = {customer.code: customer for customer in allowed.filter(code__in=codes)}
+    if kind == ImportKind.QUALIFICATIONS:
+        from dentalsales.catalog.models import Category
+
+        for category in Category.objects.only("pk", "code", "name"):
+            context.categories.setdefault(category.code.lower(), category)
+            context.categories.setdefault(category.name.lower(), category)
     if kind == ImportKind.CONTACTS:
         for customer_id, name, mobile in Contact.objects.filter(customer__in=context.customers.values()).values_list(
             "customer_id", "name", "mobile"
@@ -370,18 +422,9 @@ def check_customer_row(values, context):
             problems.append(message % {"value": region_text})
         arguments["region"] = region
 
-    phone = values.get("contact_phone", "")
-    arguments["contact_phone"] = phone
-    if phone:
-        digits = normalize_phone(phone)
-        if digits.startswith("1") or not LANDLINE_PATTERN.match(phone.replace("－", "-")):
-            if not is_mainland_mobile(digits):
-                problems.append(
-                    _("Contact phone “%(value)s” is not a mainland mobile number (11 digits starting with 13 to 19) "
-                      "or a landline number with area code.") % {"value": phone}
-                )
-            else:
-                arguments["contact_phone"] = digits
+    arguments["contact_phone"], phone_problem = services.clean_contact_phone(values.get("contact_phone", ""))
+    if phone_problem:
+        problems.append(phone_problem)
 
     uscc = normalize_uscc(values.get("uscc", ""))
     arguments["uscc"] = uscc
@@ -412,7 +455,12 @@ def check_customer_row(values, context):
     arguments["owner"] = context.actor
     if owner_text:
         arguments["owner"] = context.owners.get(owner_text.lower())
-        if arguments["owner"] is None:
+        if arguments["owner"] is None and not (context.actor.sees_all_data or context.actor.has_role(Role.SUPERVISOR)):
+            problems.append(
+                _("Sales representative “%(value)s”: a representative imports customers for themselves only; "
+                  "leave the column empty or give your own user name.") % {"value": owner_text}
+            )
+        elif arguments["owner"] is None:
             problems.append(_("Sales representative “%(value)s” is unknown or not in your team.") % {"value": owner_text})
     return arguments, problems
 
@@ -464,9 +512,21 @@ def check_qualification_row(values, context):
     wrong = [part for part in data["device_classes"] if part not in ("I", "II", "III")]
     if wrong:
         problems.append(_("Device class “%(value)s” is unknown; use I, II or III.") % {"value": ",".join(wrong)})
+    data["categories"] = []
+    for part in re.split(r"[,，、;；]", values.get("categories", "")):
+        part = part.strip()
+        if not part:
+            continue
+        category = context.categories.get(part.lower())
+        if category is None:
+            problems.append(_("Product category “%(value)s” is unknown; give its code or its name.") % {"value": part})
+        else:
+            data["categories"].append(category.pk)
     drugs_text = values.get("covers_drugs", "").strip().lower()
     if drugs_text not in TRUE_WORDS | FALSE_WORDS:
-        problems.append(_("Covers drugs “%(value)s” is not yes or no.") % {"value": values.get("covers_drugs")})
+        problems.append(
+            _("%(column)s “%(value)s” is not 是 or 否.") % {"column": _("Covers drugs"), "value": values.get("covers_drugs")}
+        )
     data["covers_drugs"] = drugs_text in TRUE_WORDS
 
     if customer is not None and data["kind"] and (
@@ -537,11 +597,18 @@ def create_import_job(*, actor, kind, name, data):
     if kind not in ImportKind.values:
         raise InvalidInput(_("“%(value)s” is not something that can be imported.") % {"value": kind}, field="kind")
     _check_role(actor, kind)
-    table = read_table(name, data)
+    table = read_table(name, data, kind)
     if not table:
         raise InvalidInput(_("The file is empty."), field="file")
     (_header_number, header), body = table[0], table[1:]
-    positions = map_header(kind, header)
+    try:
+        positions = map_header(kind, header)
+    except InvalidInput as error:
+        if not table.sheet:
+            raise
+        raise InvalidInput(
+            _("Sheet “%(sheet)s”: %(problem)s") % {"sheet": table.sheet, "problem": error}, field="file"
+        ) from error
     rows = [
         {"row": number, "values": {key: (cells[index] if index < len(cells) else "") for key, index in positions.items()}}
         for number, cells in body
@@ -588,7 +655,10 @@ def _write_row(kind, actor, values, context):
         arguments, problems = check_customer_row(values, context)
         if problems:
             raise InvalidInput(problems[0])
-        customer = services.create_customer(actor=actor, **arguments)
+        # The row check above compared the name with every customer already.
+        customer = services.create_customer(
+            actor=actor, prospect_source=ProspectSource.IMPORT, allow_duplicate_name=True, require_grade=False, **arguments
+        )
         context.codes.add(customer.code)
         context.names.setdefault(normalize_name(customer.name), customer.code)
         if customer.uscc:
@@ -604,78 +674,112 @@ def _write_row(kind, actor, values, context):
     customer, data, problems = check_qualification_row(values, context)
     if problems:
         raise InvalidInput(problems[0])
-    qualification = services.add_qualification(actor=actor, customer=customer, **data)
+    qualification = services.add_qualification(actor=actor, customer=customer, announce=False, **data)
     context.existing_qualifications.add((customer.pk, data["kind"], data["number"].strip().upper()))
+    context.pending.setdefault(customer.pk, (customer, []))[1].append(qualification)
     return qualification.pk
 
 
-def run_import_step(*, actor, job, batch_size=BATCH_SIZE):
-    """Import the next batch of a running job and return the job; the progress page calls this until the job ends.
+class _RowFailed(Exception):
+    """A row of an all-or-none import failed; raised to roll the whole import back."""
 
-    Each batch is one transaction, and the job row stays locked while it
-    runs, so two polling requests never import the same rows. In mode
-    ``all`` a row that fails now (for example because someone created the
-    same customer since the preview) ends the job as failed, and the rows
-    this job created are deleted again, so that the import changes nothing.
-    """
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if job.created_by_id != actor.pk:
-            raise NotPermitted()
-        if job.status != ImportStatus.RUNNING:
-            return job
-        start = job.processed_rows
-        batch = job.rows[start:start + batch_size]
-        context = _build_context(job.kind, actor, [row["values"] for row in batch])
-        failure = None
-        for row in batch:
-            number = str(row["row"])
-            if number in job.problems:
-                job.skipped_rows.append(row["row"])
-                continue
-            try:
-                with transaction.atomic():
-                    created = _write_row(job.kind, actor, row["values"], context)
-            except DomainError as error:
-                job.problems[number] = [str(error)]
-                job.skipped_rows.append(row["row"])
-                if job.mode == ImportMode.ALL:
-                    failure = row["row"]
-                    break
-                continue
-            job.imported_rows.append(row["row"])
-            job.created_ids.append(created)
-        job.processed_rows = start + len(batch)
-        if failure is None:
-            if job.processed_rows >= job.total_rows:
-                job.status = ImportStatus.DONE
-                job.finished_at = timezone.now()
-            job.save()
-            if job.status == ImportStatus.DONE:
-                logger.info("Import %s done: %s rows imported, %s skipped", job.pk, len(job.imported_rows), len(job.skipped_rows))
-            return job
+    def __init__(self, row, message):
+        super().__init__(message)
+        self.row = row
+        self.message = message
 
-    _roll_back(job, failure)
+
+def _lock_running_job(actor, job):
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.created_by_id != actor.pk:
+        raise NotPermitted()
     return job
 
 
-MODELS = {ImportKind.CUSTOMERS: Customer, ImportKind.CONTACTS: Contact, ImportKind.QUALIFICATIONS: Qualification}
+def _import_rows(job, actor, rows):
+    """Write ``rows`` of ``job`` and record each outcome on the job; raise ``_RowFailed`` in mode all."""
+    context = _build_context(job.kind, actor, [row["values"] for row in rows])
+    for row in rows:
+        number = str(row["row"])
+        if number in job.problems:
+            job.skipped_rows.append(row["row"])
+            continue
+        try:
+            with transaction.atomic():
+                created = _write_row(job.kind, actor, row["values"], context)
+        except DomainError as error:
+            if job.mode == ImportMode.ALL:
+                raise _RowFailed(row["row"], str(error)) from error
+            job.problems[number] = [str(error)]
+            job.skipped_rows.append(row["row"])
+            continue
+        job.imported_rows.append(row["row"])
+        job.created_ids.append(created)
+    for customer, qualifications in context.pending.values():
+        services.announce_pending(customer, qualifications)
+
+
+def _finish(job):
+    job.status = ImportStatus.DONE
+    job.finished_at = timezone.now()
+    job.save()
+    logger.info("Import %s done: %s rows imported, %s skipped", job.pk, len(job.imported_rows), len(job.skipped_rows))
+
+
+def run_import_step(*, actor, job, batch_size=BATCH_SIZE):
+    """Import the next part of a running job and return the job; the progress page calls this until the job ends.
+
+    Mode ``valid_only`` imports ``batch_size`` rows per call, each batch in
+    one transaction, and keeps every row that can be written. Mode ``all``
+    imports every row in a single transaction. A row that fails now (for
+    example because someone created the same customer since the preview)
+    rolls back all rows, so the import writes nothing. The job then ends as
+    failed and names that row. The job row stays locked while a step runs, so
+    two polling requests never import the same rows.
+    """
+    try:
+        with transaction.atomic():
+            job = _lock_running_job(actor, job)
+            if job.status != ImportStatus.RUNNING:
+                return job
+            if job.mode == ImportMode.ALL:
+                _import_rows(job, actor, job.rows)
+                job.processed_rows = job.total_rows
+                _finish(job)
+                return job
+
+            start = job.processed_rows
+            batch = job.rows[start:start + batch_size]
+            _import_rows(job, actor, batch)
+            job.processed_rows = start + len(batch)
+            if job.processed_rows >= job.total_rows:
+                _finish(job)
+            else:
+                job.save()
+            return job
+    except _RowFailed as failure:
+        return _fail(actor, job, failure)
 
 
 @transaction.atomic
-def _roll_back(job, failed_row):
-    """Delete what an all-or-nothing job created before row ``failed_row`` failed, and mark the job failed."""
-    MODELS[job.kind].objects.filter(pk__in=job.created_ids).delete()
+def _fail(actor, job, failure):
+    """Mark an all-or-none job failed at ``failure.row``; its rows were rolled back with the transaction."""
+    job = _lock_running_job(actor, job)
+    if job.status != ImportStatus.RUNNING:
+        return job
+    job.problems[str(failure.row)] = [failure.message]
     job.error = _("Row %(row)d could not be imported, so no row was imported: %(reason)s") % {
-        "row": failed_row, "reason": "; ".join(job.problems.get(str(failed_row), [])),
+        "row": failure.row, "reason": failure.message,
     }
+    job.processed_rows = job.total_rows
     job.skipped_rows = [row["row"] for row in job.rows]
     job.imported_rows = []
     job.created_ids = []
     job.status = ImportStatus.FAILED
     job.finished_at = timezone.now()
     job.save()
-    logger.warning("Import %s failed at row %s and was rolled back", job.pk, failed_row)
+    logger.warning("Import %s failed at row %s and was rolled back", job.pk, failure.row)
+    return job
 
 
 def run_import(*, actor, job, batch_size=BATCH_SIZE):
@@ -710,6 +814,7 @@ def template_workbook(kind):
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     columns = COLUMNS[kind]
     workbook = Workbook()
@@ -723,21 +828,46 @@ def template_workbook(kind):
         sheet.cell(row=1, column=index).font = Font(bold=True)
         for row in range(2, 2001):
             sheet.cell(row=row, column=index).number_format = "@"
+        if column.choices:
+            # A drop-down list that still lets the user type, since the importer also accepts values and English labels.
+            listing = ",".join(column.allowed())
+            validation = DataValidation(type="list", formula1=f'"{listing}"', allow_blank=True, showErrorMessage=False)
+            validation.add(f"{letter}2:{letter}2000")
+            sheet.add_data_validation(validation)
     sheet.freeze_panes = "A2"
 
     notes = workbook.create_sheet(_("Notes")[:31])
-    notes.append([_("Column"), _("Required"), _("What to enter")])
+    notes.append([_("Column"), _("Required"), _("What to enter"), _("Allowed values")])
     for column in columns:
-        notes.append([str(column.label), _("Yes") if column.required else _("No"), str(column.help or "")])
+        notes.append([
+            str(column.label), _("Yes") if column.required else _("No"), str(column.help or ""), "、".join(column.allowed()),
+        ])
     notes.append([])
     notes.append([_("Delete the example row before uploading. Upload .xlsx, or .csv saved as UTF-8 or GBK.")])
     return workbook
 
 
+def created_records(job):
+    """Return ``{row number: text naming the record it created}``: the customer code, or the contact or qualification."""
+    ids = dict(zip(job.imported_rows, job.created_ids))
+    if not ids:
+        return {}
+    if job.kind == ImportKind.CUSTOMERS:
+        names = dict(Customer.objects.filter(pk__in=ids.values()).values_list("pk", "code"))
+    elif job.kind == ImportKind.CONTACTS:
+        names = {contact.pk: f"{contact.customer.code} {contact.name}" for contact in
+                 Contact.objects.filter(pk__in=ids.values()).select_related("customer")}
+    else:
+        names = {q.pk: f"{q.customer.code} {q.number}" for q in
+                 Qualification.objects.filter(pk__in=ids.values()).select_related("customer")}
+    return {row: names.get(pk, "") for row, pk in ids.items()}
+
+
 def report_rows(job):
-    """Return the rows of the outcome report: every data row with its number, outcome, problems and values."""
+    """Return the rows of the outcome report: every data row with its number, outcome, what it created, problems and values."""
     imported = set(job.imported_rows)
-    headers = [_("Row"), _("Outcome"), _("Problems")] + [str(column.label) for column in COLUMNS[job.kind]]
+    created = created_records(job)
+    headers = [_("Row"), _("Outcome"), _("Created record"), _("Problems")] + [str(column.label) for column in COLUMNS[job.kind]]
     rows = []
     for row in job.rows:
         number = row["row"]
@@ -748,7 +878,7 @@ def report_rows(job):
         else:
             outcome = _("Has problems") if str(number) in job.problems else _("Valid")
         rows.append(
-            [number, outcome, "; ".join(job.problems.get(str(number), []))]
+            [number, outcome, created.get(number, ""), "; ".join(job.problems.get(str(number), []))]
             + [row["values"].get(column.key, "") for column in COLUMNS[job.kind]]
         )
     return headers, rows

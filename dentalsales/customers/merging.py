@@ -13,6 +13,7 @@ import unicodedata
 from collections import defaultdict
 
 from django.db import IntegrityError, transaction
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from dentalsales.accounts.roles import Role
@@ -83,8 +84,57 @@ def merge_preview(kept, duplicate):
     return counts
 
 
+def merge_preview_rows(kept, duplicate):
+    """Return the merge preview as rows of {"label", "count"} for the screen, in the user's language.
+
+    The label is the model's plural name, such as 销售订单; a model that
+    points at the customer through more than one field adds the field's
+    name, so that its rows stay apart.
+    """
+    relations = {_label(relation): relation for relation in _reverse_relations()}
+    counts = merge_preview(kept, duplicate)
+    models_seen = [relation.related_model for relation in relations.values()]
+    rows = []
+    for key, count in counts.items():
+        relation = relations[key]
+        label = capfirst(relation.related_model._meta.verbose_name_plural)
+        if models_seen.count(relation.related_model) > 1:
+            label = _("%(records)s (%(field)s)") % {"records": label, "field": relation.field.verbose_name}
+        rows.append({"label": str(label), "count": count})
+    return sorted(rows, key=lambda row: row["label"])
+
+
 def _label(relation):
     return f"{relation.related_model._meta.label}.{relation.field.name}"
+
+
+def merge_refusal(kept, duplicate):
+    """Return why ``duplicate`` cannot be merged into ``kept`` (the same customer, or one inactive), or ""."""
+    if kept.pk == duplicate.pk:
+        return _("Customer %(code)s cannot be merged into itself; choose two different customers.") % {"code": kept.code}
+    for customer in (duplicate, kept):
+        if not customer.is_active:
+            return _("Customer %(code)s is inactive, perhaps merged already.") % {"code": customer.code}
+    return ""
+
+
+def _merge_revisit_plans(kept, duplicate):
+    """Keep one open revisit plan for ``kept``: the earlier due of the two; cancel the duplicate's other one.
+
+    A customer has at most one open plan, so the duplicate's open plan
+    cannot move when the kept customer has its own.
+    """
+    from dentalsales.crm.models import RevisitPlan, RevisitStatus
+
+    kept_plan = RevisitPlan.objects.select_for_update().filter(customer=kept, status=RevisitStatus.OPEN).first()
+    duplicate_plan = RevisitPlan.objects.select_for_update().filter(customer=duplicate, status=RevisitStatus.OPEN).first()
+    if kept_plan is None or duplicate_plan is None:
+        return
+    if duplicate_plan.due_on < kept_plan.due_on:
+        kept_plan.due_on = duplicate_plan.due_on
+        kept_plan.save(update_fields=["due_on"])
+    duplicate_plan.status = RevisitStatus.CANCELLED
+    duplicate_plan.save(update_fields=["status"])
 
 
 @transaction.atomic
@@ -103,16 +153,15 @@ def merge_customers(*, actor, kept, duplicate, reason):
     if not reason:
         raise InvalidInput(_("Say why these customers are duplicates."), field="reason")
     if kept.pk == duplicate.pk:
-        raise InvalidInput(_("Choose two different customers."), field="duplicate")
+        raise InvalidInput(merge_refusal(kept, duplicate), code="same_customer")
     locked = Customer.objects.select_for_update().in_bulk([kept.pk, duplicate.pk])
     kept, duplicate = locked.get(kept.pk), locked.get(duplicate.pk)
     if kept is None or duplicate is None:
         raise InvalidInput(_("Customer not found."), code="not_found")
-    for customer in (kept, duplicate):
-        if not customer.is_active:
-            raise InvalidInput(
-                _("Customer %(code)s is inactive, perhaps merged already.") % {"code": customer.code}, field="duplicate"
-            )
+    refusal = merge_refusal(kept, duplicate)
+    if refusal:
+        raise InvalidInput(refusal, code="inactive")
+    _merge_revisit_plans(kept, duplicate)
 
     moved = {}
     not_moved = {}

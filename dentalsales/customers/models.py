@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from dentalsales.core.timeutils import local_today
@@ -65,15 +66,23 @@ class Customer(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     search_text = models.TextField(editable=False, blank=True, default="")
+    # The one-time token of the form that created the customer, so that a
+    # double submit of that form creates one customer, not two.
+    creation_token = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    history = HistoricalRecords(excluded_fields=["search_text"])
+    history = HistoricalRecords(excluded_fields=["search_text", "creation_token"])
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         indexes = [models.Index(fields=["owner", "code"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creation_token"], condition=~models.Q(creation_token=""), name="customer_creation_token_once"
+            )
+        ]
 
     def __str__(self):
         return f"{self.name}（{self.code}）"
@@ -193,8 +202,8 @@ class Contact(models.Model):
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts"
     )
-    name = models.CharField(_("name"), max_length=50)
-    title = models.CharField(_("title"), max_length=50, blank=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
+    title = models.CharField(pgettext_lazy("contact", "job title"), max_length=50, blank=True)
     department = models.CharField(_("department"), max_length=50, blank=True)
     mobile = models.CharField(_("mobile"), max_length=11, blank=True, validators=[validate_mobile])
     phone = models.CharField(_("phone"), max_length=30, blank=True)
@@ -326,6 +335,12 @@ class GradeChange(models.Model):
     new_grade = models.CharField(_("new grade"), max_length=1, choices=CustomerGrade.choices, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=GradeChangeSource.choices)
     reason = models.CharField(_("reason"), max_length=300)
+    # A reason the system wrote (such as the grading rule's) is kept as a
+    # code and its values, and worded in the reader's language when shown;
+    # ``reason`` then keeps the wording in the language of the moment, for
+    # exports and the admin.
+    reason_code = models.CharField(max_length=30, blank=True, default="")
+    reason_params = models.JSONField(default=dict, blank=True)
     net_sales = models.DecimalField(
         _("trailing twelve months' net sales"), max_digits=16, decimal_places=2, null=True, blank=True
     )
@@ -344,6 +359,31 @@ class GradeChange(models.Model):
         ordering = ["-changed_at", "-pk"]
         verbose_name = _("grade change")
         verbose_name_plural = _("grade changes")
+
+    @property
+    def reason_text(self):
+        """The reason in the active language: a system reason worded now, a typed reason as typed."""
+        template = SYSTEM_REASONS.get(self.reason_code)
+        if template is None:
+            return self.reason
+        try:
+            return str(template) % {name: format_percent(value) if name in PERCENT_PARAMS else value
+                                    for name, value in self.reason_params.items()}
+        except (KeyError, TypeError, ValueError):
+            return self.reason
+
+
+def format_percent(value):
+    """Return a percentage without trailing zeros and never in exponent form: 60, 85.5, 100."""
+    number = Decimal(str(value))
+    text = format(number.quantize(Decimal("0.01")), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+PERCENT_PARAMS = {"a", "b"}
+SYSTEM_REASONS = {
+    "grading_rule": _("Grading rule: A within %(a)s%% of sales, B within %(b)s%%, over %(months)s months."),
+}
 
 
 class GradingSettings(models.Model):

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dentalsales.catalog.models import Category, DeviceClass
 from dentalsales.core.models import Region
@@ -32,6 +33,10 @@ class ContactForm(forms.ModelForm):
         self.fields["mobile"].max_length = 20
         self.fields["mobile"].widget.attrs["maxlength"] = 20
         self.fields["decision_role"].choices = DecisionRole.choices
+        # The service checks the name and the e-mail and names the value; the
+        # form's own checks would only add a second, generic message.
+        self.fields["name"].required = False
+        self.fields["email"] = forms.CharField(label=self.fields["email"].label, max_length=254, required=False)
         _style(self.fields)
 
     def _post_clean(self):
@@ -45,14 +50,19 @@ class AddressForm(forms.Form):
 
     label = forms.CharField(label=_("Label"), max_length=50, required=False)
     province = forms.ModelChoiceField(
-        label=_("Province"), queryset=Region.objects.filter(level=Region.Level.PROVINCE), required=False
+        label=pgettext_lazy("address", "Province"), queryset=Region.objects.filter(level=Region.Level.PROVINCE), required=False
     )
-    city = forms.ModelChoiceField(label=_("City"), queryset=Region.objects.filter(level=Region.Level.CITY), required=False)
-    region = forms.ModelChoiceField(label=_("District or county"), queryset=Region.objects.all())
-    detail = forms.CharField(label=_("Street address"), max_length=200)
+    city = forms.ModelChoiceField(label=pgettext_lazy("address", "City"), queryset=Region.objects.filter(level=Region.Level.CITY), required=False)
+    region = forms.ModelChoiceField(
+        label=pgettext_lazy("address", "District or county"), queryset=Region.objects.all(),
+        error_messages={"required": _("The district is missing."), "invalid_choice": _("Choose a district or county from the list.")},
+    )
+    detail = forms.CharField(label=_("Street address"), max_length=200, error_messages={"required": _("The street address is missing.")})
     postcode = forms.CharField(label=_("Postcode"), max_length=6, required=False)
-    recipient = forms.CharField(label=_("Recipient"), max_length=50)
-    recipient_phone = forms.CharField(label=_("Recipient phone"), max_length=30)
+    recipient = forms.CharField(label=pgettext_lazy("address", "Recipient"), max_length=50, error_messages={"required": _("The recipient is missing.")})
+    recipient_phone = forms.CharField(
+        label=pgettext_lazy("address", "Recipient phone"), max_length=30, error_messages={"required": _("The recipient's phone is missing.")}
+    )
     is_default = forms.BooleanField(label=_("Default address"), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -95,13 +105,20 @@ class BusinessProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["annual_consumables_spend"].error_messages["max_decimal_places"] = _(
+            "“%(value)s” has more than %(max)s decimal places."
+        )
         _style(self.fields)
 
 
 class DocumentForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=DocumentKind.choices)
     title = forms.CharField(label=_("Title"), max_length=100, required=False)
-    file = forms.FileField(label=_("File"), help_text=_("PDF, JPEG or PNG, at most 10 MB."))
+    # Empty files pass the form so that the service refuses them naming the file.
+    file = forms.FileField(
+        label=_("File"), help_text=_("PDF, JPEG or PNG, at most 10 MB."), allow_empty_file=True,
+        error_messages={"required": _("Choose the file to upload.")},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,12 +142,11 @@ class QualificationAddForm(forms.Form):
         help_text=_("None chosen means no limit."),
     )
     covers_drugs = forms.BooleanField(label=_("Covers drugs"), required=False, help_text=_("Needed for dental anaesthetic cartridges."))
-    scan = forms.FileField(label=_("Scan"), required=False, help_text=_("PDF, JPEG or PNG, at most 10 MB."))
+    scan = forms.FileField(label=_("Scan"), required=False, help_text=_("PDF, JPEG or PNG, at most 10 MB."), allow_empty_file=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _style(self.fields)
-        self.fields["device_classes"].widget.attrs["class"] = "form-check-input"
         self.fields["categories"].widget.attrs["data-tom-select"] = "1"
 
 
@@ -144,7 +160,9 @@ class VerificationForm(forms.Form):
 class GradeForm(forms.Form):
     category = forms.ChoiceField(label=_("Category"), choices=CustomerCategory.choices)
     grade = forms.ChoiceField(label=_("Grade"), choices=[("", "—")] + CustomerGrade.choices, required=False)
-    reason = forms.CharField(label=_("Reason"), max_length=300)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=300, error_messages={"required": _("Say why the category or grade changes.")}
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -164,7 +182,9 @@ class GradingSettingsForm(forms.ModelForm):
 class MergeForm(forms.Form):
     kept = forms.IntegerField(widget=forms.HiddenInput)
     duplicate = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(label=_("Reason"), max_length=300)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=300, error_messages={"required": _("Say why these customers are duplicates.")}
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

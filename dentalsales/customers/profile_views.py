@@ -9,7 +9,9 @@ from django.utils.translation import gettext as _
 from dentalsales.accounts.roles import Role, SALES_ROLES
 from dentalsales.accounts.views import role_required
 from dentalsales.core.errors import DomainError
+from dentalsales.core.files import protected_file_response
 from dentalsales.core.models import Region
+from dentalsales.core.timeutils import local_today
 from dentalsales.core.views import add_domain_error, paginate
 
 from . import grading, merging, selectors, services
@@ -164,6 +166,22 @@ def document_upload(request, pk):
     return _form_page(request, form, title=_("Upload a document"), customer=customer, multipart=True)
 
 
+@login_required
+def document_file(request, pk, document_pk):
+    """Serve a customer document to users who may see the customer; uploaded files are not public."""
+    customer = _customer(request, pk)
+    document = get_object_or_404(CustomerDocument, pk=document_pk, customer=customer)
+    return protected_file_response(document.file)
+
+
+@login_required
+def qualification_scan(request, pk, qualification_pk):
+    """Serve a qualification's scan to users who may see the customer, the quality officer among them."""
+    customer = _customer(request, pk)
+    qualification = get_object_or_404(Qualification, pk=qualification_pk, customer=customer)
+    return protected_file_response(qualification.scan)
+
+
 @role_required(*services.DOCUMENT_ROLES)
 def document_delete(request, pk, document_pk):
     customer = _customer(request, pk)
@@ -185,11 +203,19 @@ def qualification_add(request, pk):
         data = dict(form.cleaned_data)
         scan = data.pop("scan")
         try:
-            services.add_qualification(actor=request.user, customer=customer, scan=scan, **data)
+            qualification = services.add_qualification(actor=request.user, customer=customer, scan=scan, **data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, _("Qualification added; it counts in order review once the quality officer verifies it."))
+            if not qualification.is_valid_on(local_today()):
+                messages.warning(
+                    request,
+                    _("%(qualification)s expired on %(date)s; it was added but does not count in order review. "
+                      "Add the renewed licence when the customer has it.")
+                    % {"qualification": qualification, "date": qualification.valid_until},
+                )
+            else:
+                messages.success(request, _("Qualification added; it counts in order review once the quality officer verifies it."))
             return _back(customer, "qualifications")
     return _form_page(request, form, title=_("Add a qualification"), customer=customer, multipart=True)
 
@@ -199,7 +225,11 @@ def verification_queue(request):
     return render(
         request,
         "customers/verification_queue.html",
-        {"page_obj": paginate(request, selectors.verification_queue(request.user)), "form": VerificationForm()},
+        {
+            "page_obj": paginate(request, selectors.verification_queue(request.user)),
+            "form": VerificationForm(),
+            "today": local_today(),
+        },
     )
 
 
@@ -210,17 +240,19 @@ def qualification_verify(request, qualification_pk):
     )
     form = VerificationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
         try:
             services.verify_qualification(
-                actor=request.user,
-                qualification=qualification,
-                approve=form.cleaned_data["decision"] == "approve",
-                note=form.cleaned_data["note"],
+                actor=request.user, qualification=qualification, approve=approve, note=form.cleaned_data["note"]
             )
         except DomainError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, _("Verification of %(qualification)s recorded.") % {"qualification": qualification})
+            names = {"qualification": qualification, "customer": qualification.customer}
+            if approve:
+                messages.success(request, _("Verified: %(qualification)s of %(customer)s.") % names)
+            else:
+                messages.success(request, _("Rejected: %(qualification)s of %(customer)s.") % names)
     elif request.method == "POST":
         messages.error(request, _("Choose whether to verify or reject."))
     return redirect("customers:verification_queue")
@@ -273,8 +305,11 @@ def grading_rule(request):
         else:
             messages.success(request, _("Grading rule saved."))
             return redirect("customers:grading")
-    moves = [move for move in grading.grading_preview(settings) if move.moves]
-    return render(request, "customers/grading.html", {"form": form, "moves": moves, "settings": settings})
+    # The form wrote the submitted values into ``settings``; a rejected rule
+    # must not be previewed, so the preview and "Apply" use the saved rule.
+    saved = GradingSettings.current()
+    moves = [move for move in grading.grading_preview(saved) if move.moves]
+    return render(request, "customers/grading.html", {"form": form, "moves": moves, "settings": saved})
 
 
 @role_required(*merging.MERGE_ROLES)
@@ -286,6 +321,10 @@ def duplicates(request):
 def merge(request, kept_pk, duplicate_pk):
     kept = get_object_or_404(Customer.objects.select_related("owner"), pk=kept_pk)
     duplicate = get_object_or_404(Customer.objects.select_related("owner"), pk=duplicate_pk)
+    refusal = merging.merge_refusal(kept, duplicate)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("customers:duplicates")
     form = MergeForm(request.POST or None, initial={"kept": kept.pk, "duplicate": duplicate.pk})
     if request.method == "POST" and form.is_valid():
         try:
@@ -298,5 +337,5 @@ def merge(request, kept_pk, duplicate_pk):
     return render(
         request,
         "customers/merge.html",
-        {"form": form, "kept": kept, "duplicate": duplicate, "preview": merging.merge_preview(kept, duplicate)},
+        {"form": form, "kept": kept, "duplicate": duplicate, "preview": merging.merge_preview_rows(kept, duplicate)},
     )

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import unicodedata
 
 from django.db.models import Prefetch, Q
 
@@ -14,6 +15,9 @@ from .models import Contact, Customer, Qualification, VerificationStatus
 
 # Expiry radar thresholds in days; the reminder command sends one reminder per threshold.
 EXPIRY_THRESHOLDS = (90, 60, 30)
+# Names are typed with half-width or full-width brackets and punctuation
+# alike, so a search tries both forms.
+HALF_TO_FULL = str.maketrans("(),;:[]", "（），；：【】")
 # Contact mobile numbers are searched only from this many digits on, so a
 # short number such as a code fragment does not scan every contact.
 MIN_MOBILE_DIGITS = 4
@@ -50,7 +54,33 @@ def visible_contacts(user):
 
 
 def can_see_contacts(user, customer):
-    return contact_customers(user).filter(pk=customer.pk).exists()
+    """Tell whether ``user`` may see the contacts of ``customer``; the rule of ``contact_visibility``, without a query.
+
+    ``customer.owner.team`` is read, so callers select it with the customer.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.has_role(Role.MANAGER, Role.ADMINISTRATOR):
+        return True
+    if customer.owner_id == user.pk and user.has_role(Role.SUPERVISOR, Role.REPRESENTATIVE):
+        return True
+    if user.has_role(Role.SUPERVISOR):
+        team = customer.owner.team
+        return team is not None and team.supervisor_id == user.pk
+    return False
+
+
+def customer_detail(user, pk):
+    """Return the customer ``pk`` if ``user`` may see it, with what its page shows in one query; None otherwise.
+
+    The owner with the team, the region, the business information and the
+    pipeline record are joined, and ``crm.selectors.with_crm_summary`` adds
+    the last visit and the open revisit plan.
+    """
+    from dentalsales.crm.selectors import with_crm_summary
+
+    queryset = visible_customers(user).select_related("owner__team", "region", "business_profile", "prospect")
+    return with_crm_summary(queryset).filter(pk=pk).first()
 
 
 def can_export_contacts(user):
@@ -58,18 +88,28 @@ def can_export_contacts(user):
     return user.is_authenticated and user.has_perm("customers.export_contacts")
 
 
-def search_customers(queryset, text):
-    """Filter by code, name, USCC, full pinyin, pinyin initials (``bjkq`` finds 北京…口腔) or contact mobile."""
+def search_customers(queryset, text, user=None):
+    """Filter by code, name, USCC, full pinyin, pinyin initials (``bjkq`` finds 北京…口腔) or contact mobile.
+
+    A contact's mobile matches only among the contacts ``user`` may see, so
+    that roles without contact access (and a call without ``user``) cannot
+    learn which customer a mobile number belongs to.
+    """
     text = (text or "").strip().lower()
     if not text:
         return queryset
-    condition = Q(search_text__contains=text) | Q(contact_phone__contains=text)
+    condition = Q(contact_phone__contains=text)
+    half = unicodedata.normalize("NFKC", text)
+    for variant in {text, half, half.translate(HALF_TO_FULL)}:
+        condition |= Q(search_text__contains=variant)
     compact = pinyin_full(text)
     if compact and compact != text:
         condition |= Q(search_text__contains=compact)
     digits = re.sub(r"[\s-]", "", text)
     if digits.isdigit() and len(digits) >= MIN_MOBILE_DIGITS:
-        condition |= Q(pk__in=Contact.objects.filter(mobile__contains=digits).values("customer_id"))
+        if user is not None:
+            contacts = Contact.objects.filter(contact_visibility(user), mobile__contains=digits)
+            condition |= Q(pk__in=contacts.values("customer_id"))
     return queryset.filter(condition)
 
 
@@ -77,7 +117,7 @@ def customer_list(user, *, search="", customer_type="", category="", grade="", o
     queryset = visible_customers(user).select_related("owner", "region").prefetch_related(
         Prefetch("qualifications", queryset=Qualification.objects.order_by("kind"))
     )
-    queryset = search_customers(queryset, search)
+    queryset = search_customers(queryset, search, user)
     if customer_type:
         queryset = queryset.filter(customer_type=customer_type)
     if category:

@@ -12,11 +12,12 @@ Each returns or raises errors keyed by field name, with messages that name the v
 import datetime
 import logging
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +34,7 @@ from .models import (
     BusinessProfile,
     Contact,
     Customer,
+    CustomerCategory,
     CustomerDocument,
     DecisionRole,
     DeliveryAddress,
@@ -114,23 +116,107 @@ def _check_grade(customer):
         customer.grade = None
 
 
-def _record_form_grade_change(actor, customer, before_grade, reason):
-    """Keep a category or grade change made on the customer form in the grade change log."""
-    from .models import GradeChange, GradeChangeSource
+def _require_grade(customer):
+    """Refuse a new key or general customer without a grade: the grade selects its price list."""
+    if customer.category != CustomerCategory.POTENTIAL and not customer.grade:
+        raise InvalidInput(
+            _("%(category)s needs grade A, B or C.") % {"category": CustomerCategory(customer.category).label},
+            field="grade",
+        )
 
-    after = (customer.category, customer.grade or "")
-    if after == before_grade:
+
+# Landline numbers as Chinese offices write them: 028-85551234, (010)6555 1234, 0755 2655 1234-801.
+LANDLINE_PATTERN = re.compile(r"^\(?0[1-9][0-9]{1,2}\)?[- ]?[0-9]{7,8}([- ]?[0-9]{1,5})?$")
+
+
+def clean_contact_phone(phone):
+    """Return ``(phone to store, problem message or None)`` for a customer's contact phone.
+
+    A mainland mobile number is stored as 11 digits; a landline number with
+    its area code is stored as typed. Anything else is a problem.
+    """
+    phone = str(phone or "").strip()
+    if not phone:
+        return "", None
+    digits = normalize_phone(phone)
+    if not digits.startswith("1") and LANDLINE_PATTERN.match(phone.replace("－", "-")):
+        return phone, None
+    if is_mainland_mobile(digits):
+        return digits, None
+    return phone, _(
+        "Contact phone “%(value)s” is not a mainland mobile number (11 digits starting with 13 to 19) "
+        "or a landline number with area code."
+    ) % {"value": phone}
+
+
+def _check_contact_phone(customer):
+    customer.contact_phone, problem = clean_contact_phone(customer.contact_phone)
+    if problem:
+        raise InvalidInput(problem, field="contact_phone")
+
+
+# Characters left out when two customer names are compared, so that
+# 成都·锦江 口腔（总院） and 成都锦江口腔(总院) count as the same name.
+NAME_NOISE = re.compile(r"[\s\-_.,，。·•、'\"“”‘’()（）\[\]【】]")
+
+
+def normalize_name(name):
+    """Return a customer name reduced for duplicate detection: NFKC width folding, no spaces or punctuation, lower case."""
+    return NAME_NOISE.sub("", unicodedata.normalize("NFKC", name or "")).lower()
+
+
+def customer_with_same_name(name, exclude_pk=None):
+    """Return the customer whose normalised name equals that of ``name`` (an active one first), or None."""
+    wanted = normalize_name(name)
+    if not wanted:
+        return None
+    candidates = Customer.objects.exclude(pk=exclude_pk).order_by("-is_active", "code").values_list("pk", "name")
+    for pk, other_name in candidates.iterator():
+        if normalize_name(other_name) == wanted:
+            return Customer.objects.get(pk=pk)
+    return None
+
+
+def _check_duplicate_name(customer, allow_duplicate_name):
+    if allow_duplicate_name:
         return
-    GradeChange.objects.create(
-        customer=customer,
-        old_category=before_grade[0],
-        new_category=after[0],
-        old_grade=before_grade[1],
-        new_grade=after[1],
-        source=GradeChangeSource.MANUAL,
-        reason=(reason or "").strip()[:300] or _("Changed when editing the customer."),
-        changed_by=actor,
-    )
+    other = customer_with_same_name(customer.name, exclude_pk=customer.pk)
+    if other is not None:
+        raise InvalidInput(
+            _(
+                "Duplicate: the name “%(value)s” matches customer %(code)s %(name)s. "
+                "Open that customer instead, or confirm that this is a different customer."
+            )
+            % {"value": customer.name, "code": other.code, "name": other.name},
+            field="name",
+            code="duplicate_name",
+        )
+
+
+def _change_grade(actor, customer, before_grade, reason):
+    """Apply a category or grade change requested with other fields through the grade change service."""
+    from . import grading
+
+    if not (reason or "").strip():
+        raise InvalidInput(
+            _(
+                "The category and grade change from “%(old)s” to “%(new)s” needs a reason; "
+                "give it in grade_reason, or use the change category and grade screen."
+            )
+            % {
+                "old": _grade_text(*before_grade),
+                "new": _grade_text(customer.category, customer.grade or ""),
+            },
+            field="grade_reason",
+        )
+    grading.set_grade(actor=actor, customer=customer, category=customer.category, grade=customer.grade, reason=reason)
+
+
+def _grade_text(category, grade):
+    from .models import CustomerCategory
+
+    label = str(CustomerCategory(category).label) if category in CustomerCategory.values else category
+    return f"{label} {grade}".strip()
 
 
 def _check_owner(customer, actor):
@@ -232,7 +318,7 @@ def _save_qualifications(customer, qualifications):
         row.categories.set(categories)
         added.append(row)
     if added:
-        _announce_pending(customer, added)
+        announce_pending(customer, added)
     return added
 
 
@@ -248,8 +334,8 @@ def _check_device_classes(value, index=None):
     return sorted(set(classes), key=["I", "II", "III"].index)
 
 
-def _announce_pending(customer, qualifications):
-    """Tell the quality officers that qualifications wait for their verification."""
+def announce_pending(customer, qualifications):
+    """Tell the quality officers, in one notification per customer, that qualifications wait for their verification."""
     from django.urls import reverse
 
     from dentalsales.notifications.services import notify, users_with_roles
@@ -263,32 +349,97 @@ def _announce_pending(customer, qualifications):
     )
 
 
-@transaction.atomic
-def create_customer(*, actor, owner=None, code="", qualifications=(), **fields):
+def create_customer(*, actor, creation_token="", **arguments):
     """Create a customer owned by ``owner`` (default: the actor) with its qualifications.
 
+    ``creation_token`` is the one-time token of a creation form: a second
+    request with the same token, such as a double submit, creates nothing
+    and returns the customer the first one created, with ``replayed`` set
+    to True. See ``_create_customer`` for the arguments and errors.
+    """
+    token = (creation_token or "").strip()
+    if not token:
+        return _create_customer(actor=actor, **arguments)
+    existing = _customer_of_token(actor, token)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return _create_customer(actor=actor, creation_token=token, **arguments)
+    except IntegrityError:
+        # A concurrent request with the same token committed first.
+        existing = _customer_of_token(actor, token)
+        if existing is None:
+            raise
+        return existing
+
+
+def _customer_of_token(actor, token):
+    customer = visible_customers(actor).filter(creation_token=token).first()
+    if customer is not None:
+        customer.replayed = True
+    return customer
+
+
+@transaction.atomic
+def _create_customer(
+    *, actor, owner=None, code="", qualifications=(), prospect_source="", prospect_source_detail="",
+    allow_duplicate_name=False, require_grade=True, creation_token="", **fields,
+):
+    """Create a customer owned by ``owner`` (default: the actor) with its qualifications.
+
+    A potential customer also gets its pipeline record (``crm.Prospect``) at
+    stage new, whichever screen, API call or import creates it, so that the
+    pipeline and the conversion report count it. ``prospect_source`` is
+    one of ``crm.ProspectSource``; empty means "other".
+
     Raises ``NotPermitted`` unless the actor has a sales role, and
-    ``InvalidInput`` naming the field for a bad USCC, an owner outside the
-    actor's team or any other invalid value. Nothing is saved on failure.
+    ``InvalidInput`` naming the field for a bad USCC or contact phone, a key
+    or general customer without a grade, an owner outside the actor's team
+    or any other invalid value. A name that matches another customer's
+    after normalisation (``normalize_name``) is refused with code
+    ``duplicate_name`` unless ``allow_duplicate_name`` is true. Nothing is
+    saved on failure. An import passes ``require_grade=False``: lists from
+    older systems often carry no grade, and the grading rule grades such
+    customers at its next run.
     """
     if not actor.has_role(*SALES_ROLES):
         raise NotPermitted(_("Only sales staff can create customers."))
 
-    customer = Customer(owner=owner, code=(code or "").strip(), **{k: v for k, v in fields.items() if k in CUSTOMER_FIELDS})
+    customer = Customer(
+        owner=owner, code=(code or "").strip(), creation_token=creation_token,
+        **{k: v for k, v in fields.items() if k in CUSTOMER_FIELDS},
+    )
     _check_credit_terms_change(actor, customer, Customer())
     _check_owner(customer, actor)
     _check_uscc(customer)
     _check_uscc_unique(customer)
     _check_grade(customer)
+    if require_grade:
+        _require_grade(customer)
+    _check_contact_phone(customer)
+    _check_duplicate_name(customer, allow_duplicate_name)
     if not customer.code:
         customer.code = next_document_number("CU")
     elif Customer.objects.filter(code=customer.code).exists():
         raise InvalidInput(_("Customer code “%(value)s” is already used.") % {"value": customer.code}, field="code")
     customer.search_text = build_search_text(customer.code, customer.name, customer.uscc)
-    clean_model(customer)
+    # The token's uniqueness is left to the database, whose error the caller turns into a replay.
+    clean_model(customer, exclude=["creation_token"])
 
     customer.save()
     _save_qualifications(customer, qualifications)
+    if customer.category == CustomerCategory.POTENTIAL:
+        # Imported here because crm's services build on this module.
+        from dentalsales.crm.models import ProspectSource
+        from dentalsales.crm.services.prospects import open_prospect
+
+        open_prospect(
+            actor=actor,
+            customer=customer,
+            source=prospect_source or ProspectSource.OTHER,
+            source_detail=prospect_source_detail,
+        )
     logger.info("Customer %s created by user %s", customer.pk, actor.pk)
     return customer
 
@@ -298,7 +449,11 @@ def update_customer(*, actor, customer, qualifications=None, owner=None, grade_r
     """Change a customer's fields and, when given, replace its qualifications.
 
     Only an actor who can see the customer and has a sales role may change
-    it; reassigning the owner follows the same rule as creation.
+    it; reassigning the owner follows the same rule as creation. A change
+    of category or grade goes through ``grading.set_grade``, so it needs
+    ``grade_reason`` and a supervisor or manager, and is kept in the grade
+    change log; ``InvalidInput`` on ``grade_reason`` names the change when
+    the reason is missing.
     """
     if not actor.has_role(*SALES_ROLES, *CREDIT_ROLES):
         raise NotPermitted(_("Only sales staff and finance can change customers."))
@@ -325,10 +480,14 @@ def update_customer(*, actor, customer, qualifications=None, owner=None, grade_r
     _check_uscc(customer)
     _check_uscc_unique(customer)
     _check_grade(customer)
+    if "contact_phone" in changed:
+        # Checked only when changed, so that an older number does not block other edits.
+        _check_contact_phone(customer)
     customer.search_text = build_search_text(customer.code, customer.name, customer.uscc)
     clean_model(customer)
 
-    _record_form_grade_change(actor, customer, before_grade, grade_reason)
+    if (customer.category, customer.grade or "") != before_grade:
+        _change_grade(actor, customer, before_grade, grade_reason)
     customer.save()
     if qualifications is not None and _qualifications_differ(customer, qualifications):
         if not actor.has_role(*QUALIFICATION_ROLES):
@@ -737,8 +896,12 @@ def delete_document(*, actor, document):
 
 
 @transaction.atomic
-def add_qualification(*, actor, customer, scan=None, **data):
-    """Add one qualification, waiting for verification; sales staff and the quality officer may add."""
+def add_qualification(*, actor, customer, scan=None, announce=True, **data):
+    """Add one qualification, waiting for verification; sales staff and the quality officer may add.
+
+    Without ``announce`` the caller tells the quality officer itself
+    (``announce_pending``), as an import does once per customer.
+    """
     customer = _lock_visible_customer(
         actor, customer, DOCUMENT_ROLES, _("Only sales staff and the quality officer can add qualifications.")
     )
@@ -752,7 +915,8 @@ def add_qualification(*, actor, customer, scan=None, **data):
         qualification.scan.save(scan.name.rsplit("/", 1)[-1], scan, save=False)
     qualification.save()
     qualification.categories.set(data.get("categories") or [])
-    _announce_pending(customer, [qualification])
+    if announce:
+        announce_pending(customer, [qualification])
     logger.info("Qualification %s added to customer %s by user %s", qualification.pk, customer.pk, actor.pk)
     return qualification
 
@@ -768,7 +932,7 @@ def attach_qualification_scan(*, actor, qualification, scan):
     qualification.verified_by = None
     qualification.verified_at = None
     qualification.save()
-    _announce_pending(qualification.customer, [qualification])
+    announce_pending(qualification.customer, [qualification])
     return qualification
 
 

@@ -4,7 +4,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Q, Subquery
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from dentalsales.core.models import Region
 from dentalsales.core.views import add_domain_error, paginate
 from dentalsales.sales.selectors import attach_line_counts, order_list
 
-from . import exporting, selectors, services
+from . import exporting, importing, selectors, services
 from .forms import (
     CreditTermsForm,
     CustomerFilterForm,
@@ -37,6 +37,7 @@ HISTORY_KINDS = {
     "+": gettext_lazy("Created"),
     "~": gettext_lazy("Changed"),
     "-": gettext_lazy("Deleted"),
+    "merge": gettext_lazy("Merged"),
 }
 # The service names a qualification's error "qualifications[<index>].<field>".
 QUALIFICATION_ERROR_KEY = re.compile(r"^qualifications\[(\d+)\]\.(\w+)$")
@@ -67,13 +68,20 @@ def customer_list(request):
     return render(
         request,
         "customers/customer_list.html",
-        {"filter_form": form, "page_obj": paginate(request, customers), "can_create": request.user.has_role(*SALES_ROLES)},
+        {
+            "filter_form": form,
+            "page_obj": paginate(request, customers),
+            "can_create": request.user.has_role(*SALES_ROLES),
+            "import_kinds": importing.importable_kinds(request.user),
+        },
     )
 
 
 @login_required
 def customer_detail(request, pk):
-    customer = get_object_or_404(selectors.visible_customers(request.user).select_related("owner", "region"), pk=pk)
+    customer = selectors.customer_detail(request.user, pk)
+    if customer is None:
+        raise Http404
     return render(
         request,
         "customers/customer_detail.html",
@@ -98,11 +106,18 @@ def _profile_context(user, customer):
         "contacts": customer.contacts.all() if can_see_contacts else [],
         "addresses": customer.addresses.select_related("region"),
         "documents": customer.documents.select_related("uploaded_by"),
-        "business_profile": BusinessProfile.objects.filter(customer=customer).first(),
+        "business_profile": _business_profile(customer),
         "grade_changes": customer.grade_changes.select_related("changed_by")[:GRADE_CHANGE_COUNT],
         "can_change_grade": user.has_role(*GRADE_ROLES),
         "can_upload": user.has_role(*services.DOCUMENT_ROLES),
     }
+
+
+def _business_profile(customer):
+    try:
+        return customer.business_profile
+    except BusinessProfile.DoesNotExist:
+        return None
 
 
 def _latest_history(records, count):
@@ -162,6 +177,17 @@ def _history_entries(customer):
         )
         for record in _latest_history(Qualification.history.filter(customer_id=customer.pk), HISTORY_ENTRY_COUNT)
     ]
+    entries += [
+        {
+            "time": merge.merged_at,
+            "user": merge.merged_by,
+            "kind": "merge",
+            "kind_label": HISTORY_KINDS["merge"],
+            "subject": _("Customer %(code)s %(name)s merged into this customer") % {"code": merge.merged_code, "name": merge.merged_name},
+            "fields": [_("Reason: %(reason)s") % {"reason": merge.reason}],
+        }
+        for merge in customer.merges_received.select_related("merged_by")[:HISTORY_ENTRY_COUNT]
+    ]
     entries.sort(key=lambda entry: entry["time"], reverse=True)
     return entries[:HISTORY_ENTRY_COUNT]
 
@@ -219,8 +245,13 @@ def _customer_form(request, *, customer=None):
         fields = dict(form.cleaned_data)
         try:
             if customer is None:
-                saved = services.create_customer(actor=request.user, qualifications=qualifications, **fields)
-                messages.success(request, _("Customer %(code)s created.") % {"code": saved.code})
+                saved = services.create_customer(
+                    actor=request.user, qualifications=qualifications, creation_token=fields.pop("token", ""), **fields
+                )
+                if getattr(saved, "replayed", False):
+                    messages.info(request, _("This form was already sent; customer %(code)s was created then.") % {"code": saved.code})
+                else:
+                    messages.success(request, _("Customer %(code)s created.") % {"code": saved.code})
             else:
                 saved = services.update_customer(actor=request.user, customer=customer, qualifications=qualifications, **fields)
                 messages.success(request, _("Customer %(code)s saved.") % {"code": saved.code})
@@ -238,6 +269,7 @@ def _customer_form(request, *, customer=None):
             "payment_terms_days": current.payment_terms_days,
         },
         "qualifications": None if qualifications_editable else customer.qualifications.prefetch_related("categories").order_by("kind", "valid_until"),
+        "can_change_grade": customer is not None and request.user.has_role(*GRADE_ROLES),
     }
     return render(request, "customers/customer_form.html", context)
 
@@ -327,7 +359,7 @@ def customer_autocomplete(request):
     """Return the active customers the user may see that match ``q`` by code, name, pinyin, credit code or phone."""
     query = request.GET.get("q", "").strip()
     customers = selectors.search_customers(
-        selectors.visible_customers(request.user).filter(is_active=True), query
+        selectors.visible_customers(request.user).filter(is_active=True), query, request.user
     ).order_by("code")[:AUTOCOMPLETE_LIMIT]
     # Tom Select filters the loaded options again in the browser, so it needs every text the server matched.
     results = [

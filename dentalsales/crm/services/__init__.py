@@ -14,6 +14,7 @@ from .exports import log_export
 from .gifts import (
     approve_gift,
     create_gift,
+    delete_gift,
     gift_needs_approval,
     mark_gift_given,
     reject_gift,
@@ -24,6 +25,7 @@ from .prospects import (
     change_prospect_stage,
     convert_prospect,
     create_prospect,
+    follow_category_change,
     mark_won_on_first_approval,
     open_prospect,
 )
@@ -37,6 +39,8 @@ __all__ = [
     "create_activity",
     "create_gift",
     "create_prospect",
+    "delete_gift",
+    "follow_category_change",
     "gift_needs_approval",
     "interval_days_for",
     "log_export",

@@ -93,6 +93,15 @@ def _clean_fields(customer, fields):
     return cleaned
 
 
+def _check_next_step_date(occurred_on, next_step_on):
+    if occurred_on and next_step_on and next_step_on < occurred_on:
+        raise InvalidInput(
+            _("The next step date %(next)s is before the activity date %(date)s.")
+            % {"next": next_step_on.isoformat(), "date": occurred_on.isoformat()},
+            field="next_step_on",
+        )
+
+
 def _apply(activity, cleaned):
     for name, value in cleaned.items():
         if name not in ("contacts", "products"):
@@ -119,6 +128,7 @@ def create_activity(*, actor, customer, submit=False, **fields):
     fields.setdefault("occurred_on", "")
     fields.setdefault("subject", "")
     cleaned = _clean_fields(customer, fields)
+    _check_next_step_date(cleaned["occurred_on"], cleaned.get("next_step_on"))
 
     activity = Activity(customer=customer, owner=actor)
     _apply(activity, cleaned)
@@ -149,6 +159,9 @@ def update_activity(*, actor, activity, **fields):
     if activity.is_locked:
         raise InvalidTransition(_("The activity has been submitted and is locked; add an amendment to correct it."))
     cleaned = _clean_fields(activity.customer, fields)
+    _check_next_step_date(
+        cleaned.get("occurred_on", activity.occurred_on), cleaned.get("next_step_on", activity.next_step_on)
+    )
 
     _apply(activity, cleaned)
     return activity
@@ -159,7 +172,10 @@ def submit_activity(*, actor, activity):
     """Submit a draft activity, which locks it; a submitted visit or phone call closes the open revisit plan.
 
     The next revisit is planned from the latest submitted visit or call and
-    the customer's grade interval. A date in the future cannot be submitted.
+    the customer's grade interval, or on the next step date agreed with the
+    customer if that comes earlier (see ``_next_due_on``). An e-mail or
+    event with an earlier next step date moves the open plan forward. A
+    date in the future cannot be submitted.
     """
     activity = _lock_own(actor, activity)
     if activity.owner_id != actor.pk:
@@ -178,6 +194,8 @@ def submit_activity(*, actor, activity):
     activity.save(update_fields=["status", "submitted_at", "updated_at"])
     if activity.kind in REVISIT_KINDS:
         _close_and_plan_next(activity)
+    elif activity.next_step_on:
+        _bring_plan_forward(activity)
     logger.info("Activity %s submitted by user %s", activity.pk, actor.pk)
     return activity
 
@@ -193,8 +211,35 @@ def _close_and_plan_next(activity):
         Activity.objects.filter(customer=customer, status=ActivityStatus.SUBMITTED, kind__in=REVISIT_KINDS)
         .aggregate(last=Max("occurred_on"))["last"]
     )
+    due_on, agreed_in = _next_due_on(customer, last)
+    RevisitPlan.objects.create(customer=customer, owner_id=customer.owner_id, due_on=due_on, agreed_in=agreed_in)
+
+
+def _next_due_on(customer, last):
+    """Return the next revisit's due day and the activity that agreed it (or None).
+
+    The grade's interval after the last visit or call is the longest a
+    customer waits. A next step date agreed in a submitted activity, and
+    not yet reached by a visit or call (so after ``last``), comes first when
+    it is earlier. A later agreed date does not postpone the grade's revisit.
+    """
     due_on = last + datetime.timedelta(days=interval_days_for(customer))
-    RevisitPlan.objects.create(customer=customer, owner_id=customer.owner_id, due_on=due_on)
+    agreed = (
+        Activity.objects.filter(customer=customer, status=ActivityStatus.SUBMITTED, next_step_on__gt=last)
+        .order_by("next_step_on", "pk")
+        .first()
+    )
+    if agreed is not None and agreed.next_step_on < due_on:
+        return agreed.next_step_on, agreed
+    return due_on, None
+
+
+def _bring_plan_forward(activity):
+    """Move the customer's open revisit plan to the activity's next step date if that is earlier."""
+    Customer.objects.select_for_update().filter(pk=activity.customer_id).first()
+    RevisitPlan.objects.filter(
+        customer_id=activity.customer_id, status=RevisitStatus.OPEN, due_on__gt=activity.next_step_on
+    ).update(due_on=activity.next_step_on, agreed_in=activity)
 
 
 @transaction.atomic

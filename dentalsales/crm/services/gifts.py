@@ -3,14 +3,15 @@
 import logging
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, Role
 from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
-from dentalsales.core.money import format_money, round_money
+from dentalsales.core.money import format_money
+from dentalsales.core.timeutils import local_today
 from dentalsales.customers.models import Contact
 from dentalsales.customers.selectors import visible_customers
 from dentalsales.notifications.services import users_with_roles
@@ -28,8 +29,11 @@ TRANSITIONS = {
     "approve": ({G.REQUESTED}, REVIEW_ROLES),
     "reject": ({G.REQUESTED}, REVIEW_ROLES),
     "give": ({G.DRAFT, G.APPROVED}, SALES_ROLES),
+    "delete": ({G.DRAFT, G.REQUESTED, G.REJECTED}, SALES_ROLES),
 }
-MAX_VALUE = Decimal("9999999999.99")
+# The largest plausible gift or hospitality in this trade. A larger value is
+# taken as a typing error, such as an extra digit or a missing decimal point.
+MAX_VALUE = Decimal("100000.00")
 FIELDS = ("kind", "description", "value", "given_on", "purpose", "recipient")
 
 
@@ -46,6 +50,8 @@ def allowed_actions(gift, user):
         if gift.status not in states or not user.has_role(*roles):
             continue
         if action in ("edit", "request", "give") and gift.owner_id != user.pk:
+            continue
+        if action == "delete" and gift.owner_id != user.pk and not user.has_role(*REVIEW_ROLES):
             continue
         if action in ("approve", "reject") and gift.owner_id == user.pk:
             continue
@@ -72,11 +78,18 @@ def _clean(customer, fields):
     if "value" in fields:
         raw = fields["value"]
         try:
-            value = round_money(Decimal(str(raw).strip().replace(",", "")))
+            value = Decimal(str(raw).strip().replace(",", ""))
         except (InvalidOperation, ValueError):
             raise InvalidInput(_("Value “%(value)s” is not an amount of yuan.") % {"value": raw}, field="value") from None
         if not value.is_finite() or value <= 0 or value > MAX_VALUE:
             raise InvalidInput(_("Value %(value)s must be more than 0 and at most %(max)s yuan.") % {"value": raw, "max": format_money(MAX_VALUE)}, field="value")
+        if value != value.quantize(Decimal("0.01")):
+            raise InvalidInput(
+                _("Value “%(value)s” has more than 2 decimals; give the amount in yuan and fen, such as 12.35.")
+                % {"value": raw},
+                field="value",
+            )
+        value = value.quantize(Decimal("0.01"))
         cleaned["value"] = value
     if "recipient" in fields:
         recipient_id = getattr(fields["recipient"], "pk", fields["recipient"])
@@ -91,17 +104,43 @@ def _clean(customer, fields):
     return cleaned
 
 
-@transaction.atomic
-def create_gift(*, actor, customer, **fields):
-    """Record a planned or given gift as a draft; raises ``InvalidInput`` naming the field for each bad value."""
+def create_gift(*, actor, customer, idempotency_key="", **fields):
+    """Record a planned or given gift as a draft; raises ``InvalidInput`` naming the field for each bad value.
+
+    ``idempotency_key`` is the web form's one-time token or the API's
+    ``Idempotency-Key``: a second call by the same user with the same key
+    (a double click, a resent request) records nothing and returns the
+    first gift, with ``replayed`` set to True.
+    """
     if not actor.has_role(*SALES_ROLES):
         raise NotPermitted(_("Only sales staff can record gifts and hospitality."))
+    idempotency_key = str(idempotency_key or "").strip()[:100]
+    if idempotency_key:
+        existing = Gift.objects.filter(owner=actor, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            existing.replayed = True
+            return existing
+    try:
+        with transaction.atomic():
+            gift = _create_gift(actor, customer, idempotency_key, fields)
+    except IntegrityError:
+        # A concurrent request with the same key committed first.
+        existing = Gift.objects.filter(owner=actor, idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        existing.replayed = True
+        return existing
+    gift.replayed = False
+    return gift
+
+
+def _create_gift(actor, customer, idempotency_key, fields):
     customer = visible_customer(actor, customer)
     for name in FIELDS:
         fields.setdefault(name, "" if name != "kind" else GiftKind.GIFT)
     cleaned = _clean(customer, {name: fields[name] for name in FIELDS})
 
-    gift = Gift.objects.create(customer=customer, owner=actor, **cleaned)
+    gift = Gift.objects.create(customer=customer, owner=actor, idempotency_key=idempotency_key, **cleaned)
     logger.info("Gift %s recorded by user %s for customer %s", gift.pk, actor.pk, customer.pk)
     return gift
 
@@ -127,7 +166,13 @@ def _lock(actor, gift, action):
 
 @transaction.atomic
 def update_gift(*, actor, gift, **fields):
-    """Change a draft or rejected gift; only the representative who recorded it may."""
+    """Change a draft or rejected gift; only the representative who recorded it may.
+
+    Changing a rejected gift answers the rejection, so the gift leaves that
+    state: within the threshold it becomes a draft that can be given, and
+    above it, it goes back to the approvers as a new request. The rejection
+    stays in the gift's history.
+    """
     gift = _lock(actor, gift, "edit")
     if gift.owner_id != actor.pk:
         raise NotPermitted(_("Only the representative who recorded the gift can change it."))
@@ -135,7 +180,22 @@ def update_gift(*, actor, gift, **fields):
 
     for name, value in cleaned.items():
         setattr(gift, name, value)
-    gift.save()
+    if gift.status != G.REJECTED:
+        gift.save()
+        return gift
+
+    gift.decided_by = None
+    gift.decided_at = None
+    gift.decision_reason = ""
+    if gift_needs_approval(gift.value):
+        gift.status = G.REQUESTED
+        gift.save()
+        _ask_approvers(gift)
+        logger.info("Rejected gift %s changed and sent for approval again by user %s", gift.pk, actor.pk)
+    else:
+        gift.status = G.DRAFT
+        gift.save()
+        logger.info("Rejected gift %s changed to within the threshold by user %s", gift.pk, actor.pk)
     return gift
 
 
@@ -163,6 +223,12 @@ def request_gift_approval(*, actor, gift):
     gift.decided_at = None
     gift.decision_reason = ""
     gift.save()
+    _ask_approvers(gift)
+    logger.info("Gift %s sent for approval by user %s", gift.pk, actor.pk)
+    return gift
+
+
+def _ask_approvers(gift):
     notify(
         _approvers(gift.owner),
         title=_("Gift to approve: %(description)s, %(value)s yuan, for %(customer)s")
@@ -171,8 +237,6 @@ def request_gift_approval(*, actor, gift):
         link=reverse("crm:gift_detail", args=[gift.pk]),
         category="gift",
     )
-    logger.info("Gift %s sent for approval by user %s", gift.pk, actor.pk)
-    return gift
 
 
 def _decide(actor, gift, action, status, reason):
@@ -228,7 +292,45 @@ def mark_gift_given(*, actor, gift):
             % {"value": format_money(gift.value), "threshold": format_money(CrmPolicy.current().gift_approval_threshold)}
         )
 
+    today = local_today()
+    if gift.given_on > today:
+        raise InvalidTransition(
+            _("The gift is dated %(date)s, after today (%(today)s); mark it given on or after that day, or correct the date.")
+            % {"date": gift.given_on.isoformat(), "today": today.isoformat()}
+        )
+
     gift.status = G.GIVEN
     gift.save()
     logger.info("Gift %s marked given by user %s", gift.pk, actor.pk)
     return gift
+
+
+@transaction.atomic
+def delete_gift(*, actor, gift, reason=""):
+    """Delete a gift not yet approved (draft, waiting or rejected), such as one recorded twice.
+
+    The representative who recorded it, or a supervisor or manager who
+    sees the customer, may. Approved and given gifts stay in the register.
+    The gift's history keeps the deleted row with who deleted it and why.
+    """
+    gift = _lock(actor, gift, "delete")
+    if gift.owner_id != actor.pk and not actor.has_role(*REVIEW_ROLES):
+        raise NotPermitted(_("Only the representative who recorded the gift or a supervisor can delete it."))
+    reason = (reason or "").strip()
+    if len(reason) > 300:
+        raise InvalidInput(_("The reason is longer than 300 characters."), field="reason")
+
+    gift._history_user = actor
+    gift._change_reason = reason or None
+    pk, owner = gift.pk, gift.owner
+    gift.delete()
+    if owner.pk != actor.pk:
+        notify(
+            [owner],
+            title=_("Gift deleted by %(user)s: %(description)s") % {"user": actor.display_name, "description": gift.description},
+            body=reason,
+            link=reverse("crm:gift_list"),
+            category="gift",
+        )
+    logger.info("Gift %s deleted by user %s", pk, actor.pk)
+    return pk

@@ -71,13 +71,16 @@ def create_prospect(*, actor, source, source_detail="", **customer_fields):
 
     customer_fields["category"] = CustomerCategory.POTENTIAL
     customer_fields.pop("grade", None)
-    customer = customer_services.create_customer(actor=actor, **customer_fields)
-    return open_prospect(actor=actor, customer=customer, source=source, source_detail=source_detail)
+    # ``create_customer`` opens the pipeline record of every potential customer.
+    customer = customer_services.create_customer(
+        actor=actor, prospect_source=source, prospect_source_detail=source_detail, **customer_fields
+    )
+    return Prospect.objects.get(customer=customer)
 
 
 @transaction.atomic
 def open_prospect(*, actor, customer, source, source_detail=""):
-    """Start the pipeline record of an existing potential customer (one entered or imported without one).
+    """Start the pipeline record of an existing potential customer; ``create_customer`` calls it for every new one.
 
     Raises ``InvalidInput`` for a customer the actor cannot see, one that is
     not a potential customer, or one that already has a pipeline record.
@@ -166,6 +169,44 @@ def convert_prospect(*, actor, prospect, reason):
 
     _win(prospect, actor, reason=reason)
     logger.info("Potential customer %s converted by hand by user %s", prospect.pk, actor.pk)
+    return prospect
+
+
+def follow_category_change(*, actor, customer, old_category, reason):
+    """Keep the pipeline record in step with a category changed by hand; ``customers.grading.set_grade`` calls it.
+
+    Runs inside the grade change's transaction after the customer row is
+    locked and saved. A potential customer made a general or key customer
+    is won, as a conversion by hand with the grade change's reason. A
+    customer made potential again gets an open pipeline record: its earlier
+    record is reopened at stage contacted, or a new one starts at stage new.
+    The stage changes keep the earlier history. Returns the prospect or None.
+    """
+    new_category = customer.category
+    if old_category == new_category:
+        return None
+    prospect = Prospect.objects.select_for_update().filter(customer_id=customer.pk).first()
+    if old_category == CustomerCategory.POTENTIAL:
+        if prospect is None or prospect.stage == S.WON:
+            return prospect
+        _win(prospect, actor, reason=_("Converted by hand with the category change: %(reason)s") % {"reason": reason})
+        logger.info("Potential customer %s won by a category change by user %s", prospect.pk, actor.pk)
+        return prospect
+    if new_category != CustomerCategory.POTENTIAL:
+        return prospect
+    if prospect is None:
+        prospect = Prospect.objects.create(customer=customer, source=ProspectSource.OTHER, created_by=actor)
+        _record(prospect, actor, S.NEW, reason=reason, from_stage="")
+        logger.info("Potential customer %s opened by a category change by user %s", prospect.pk, actor.pk)
+        return prospect
+    if prospect.stage not in OPEN_STAGES:
+        _record(prospect, actor, S.CONTACTED, reason=reason)
+        prospect.stage = S.CONTACTED
+        prospect.lost_reason = ""
+        prospect.won_at = None
+        prospect.won_order = None
+        prospect.save(update_fields=["stage", "lost_reason", "won_at", "won_order", "updated_at"])
+        logger.info("Potential customer %s reopened by a category change by user %s", prospect.pk, actor.pk)
     return prospect
 
 

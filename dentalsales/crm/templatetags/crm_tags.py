@@ -16,9 +16,17 @@ def rate(value):
     return f"{value * 100:.1f}%"
 
 
-@register.simple_tag
-def customer_crm_summary(customer):
-    """Return the customer page's customer-development panel data; four queries."""
+@register.simple_tag(takes_context=True)
+def customer_crm_summary(context, customer):
+    """Return the customer page's customer-development panel data; see ``crm.selectors.customer_crm_summary``.
+
+    Returns None for roles without the customer-development menu, whose
+    customer page then shows no panel with links they could not follow.
+    """
+    from dentalsales.accounts.roles import SALES_ROLES
     from dentalsales.crm.selectors import customer_crm_summary as summary
 
+    request = context.get("request")
+    if request is None or not request.user.has_role(*SALES_ROLES):
+        return None
     return summary(customer)

@@ -103,3 +103,24 @@ def test_concurrent_import_steps_never_import_a_row_twice(rep):
     assert job.status == "done"
     assert Customer.objects.filter(code__startswith="P").count() == 30
     assert len(job.imported_rows) == 30
+
+
+def test_concurrent_gift_posts_with_one_token_record_one_gift(rep, customer):
+    from dentalsales.crm.models import Gift
+
+    from .factories import ContactFactory
+
+    contact = ContactFactory(customer=customer)
+
+    def post():
+        gift = services.create_gift(
+            actor=fresh(rep), customer=customer.pk, idempotency_key="form-token-1", recipient=contact.pk, kind="gift",
+            description="双击礼品", value="50", given_on=local_today(), purpose="学术交流",
+        )
+        return gift.pk
+
+    outcomes = run_together([post for _ in range(4)])
+
+    assert [outcome[0] for outcome in outcomes] == ["ok"] * 4
+    assert len({outcome[1] for outcome in outcomes}) == 1
+    assert Gift.objects.count() == 1

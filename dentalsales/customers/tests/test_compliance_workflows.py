@@ -103,12 +103,37 @@ def test_unchanged_qualifications_keep_verification(quality, customer):
 @pytest.fixture
 def anaesthetic(db):
     category = f.CategoryFactory(code="ANA", name="局部麻醉药", name_en="Local anaesthetic")
-    return f.ProductFactory(name="阿替卡因肾上腺素注射液", category=category, device_class="I")
+    return f.ProductFactory(name="阿替卡因肾上腺素注射液", category=category, device_class="I", requires_drug_licence=True)
 
 
-def test_drug_derived_from_names(anaesthetic, product):
+def test_drug_read_from_product_flag(anaesthetic, product):
     assert requires_drug_licence(anaesthetic)
     assert not requires_drug_licence(product)
+
+
+def test_drug_name_without_flag_needs_no_drug_scope(customer):
+    unflagged = f.ProductFactory(name="利多卡因凝胶", device_class="I")
+
+    assert not requires_drug_licence(unflagged)
+    assert scope_problems(customer, [unflagged]) == []
+
+
+def test_flag_migration_marks_products_named_as_drugs(anaesthetic, product):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from dentalsales.catalog.models import Product
+
+    by_category = f.ProductFactory(name="口腔注射剂", category=anaesthetic.category, device_class="I")
+    by_english_name = f.ProductFactory(name="注射液", name_en="Articaine cartridge", device_class="I")
+    Product.objects.update(requires_drug_licence=False)
+
+    import_module("dentalsales.catalog.migrations.0004_flag_drug_products").flag_drug_products(apps, None)
+
+    flagged = set(Product.objects.filter(requires_drug_licence=True).values_list("pk", flat=True))
+    assert flagged == {anaesthetic.pk, by_category.pk, by_english_name.pk}
+    assert product.pk not in flagged
 
 
 def test_drug_needs_verified_drug_scope(customer, anaesthetic):

@@ -57,8 +57,12 @@ def test_upload_preview_commit_and_report(rep):
     assert list(Customer.objects.values_list("code", flat=True)) == ["G1"]
 
     report = sheet_rows(client.get(reverse("customers:import_report", args=[job.pk])))
-    assert report[0][:3] == ("Row", "Outcome", "Problems")
-    assert [(row[0], row[1]) for row in report[1:]] == [(2, "Imported"), (3, "Not imported"), (4, "Not imported")]
+    assert report[0][:4] == ("Row", "Outcome", "Created record", "Problems")
+    assert [(row[0], row[1], row[2]) for row in report[1:]] == [(2, "Imported", "G1"), (3, "Not imported", None), (4, "Not imported", None)]
+    # The finished page names what each imported row created.
+    assert "Row 2: G1" in panel
+    # The report holds contact data, so its download is in the export log.
+    assert ExportLog.objects.filter(user=rep, list_name="import report", filters__import=job.pk).exists()
 
 
 def test_bad_upload_shows_error(rep):

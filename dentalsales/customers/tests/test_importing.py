@@ -128,13 +128,24 @@ def test_import_all_rolls_back_on_late_conflict(rep):
 
 def test_import_progress_saved_per_batch(rep):
     job = start(rep, csv_bytes([f"D{i},成都口腔{i},口腔诊所,,," for i in range(5)]))
-    importing.start_import(actor=rep, job=job, mode="all")
+    importing.start_import(actor=rep, job=job, mode="valid_only")
 
     job = importing.run_import_step(actor=rep, job=job, batch_size=2)
 
     job.refresh_from_db()
     assert (job.processed_rows, job.progress_percent, job.status) == (2, 40, "running")
     assert Customer.objects.count() == 2
+
+
+def test_all_or_none_import_runs_in_one_step(rep):
+    job = start(rep, csv_bytes([f"D{i},成都口腔{i},口腔诊所,,," for i in range(5)]))
+    importing.start_import(actor=rep, job=job, mode="all")
+
+    job = importing.run_import_step(actor=rep, job=job, batch_size=2)
+
+    job.refresh_from_db()
+    assert (job.processed_rows, job.progress_percent, job.status) == (5, 100, "done")
+    assert Customer.objects.count() == 5
 
 
 def test_other_user_cannot_run_job(rep, rep2):

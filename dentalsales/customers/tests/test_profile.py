@@ -122,7 +122,7 @@ def test_search_finds_contact_mobile(rep, customer):
     cf.ContactFactory(customer=customer, mobile="13987654321")
     other = f.CustomerFactory(owner=rep)
 
-    found = selectors.search_customers(selectors.visible_customers(rep), "87654321")
+    found = selectors.search_customers(selectors.visible_customers(rep), "87654321", rep)
 
     assert list(found) == [customer]
     assert other not in found
@@ -131,7 +131,7 @@ def test_search_finds_contact_mobile(rep, customer):
 def test_search_by_mobile_respects_visibility(rep2, customer):
     cf.ContactFactory(customer=customer, mobile="13987654321")
 
-    assert not selectors.search_customers(selectors.visible_customers(rep2), "13987654321").exists()
+    assert not selectors.search_customers(selectors.visible_customers(rep2), "13987654321", rep2).exists()
 
 
 def test_search_by_pinyin_initials(rep):
@@ -233,8 +233,8 @@ def test_document_delete_only_uploader_or_manager(rep, supervisor, manager, cust
     assert not customer.documents.exists()
 
 
-def test_grade_change_on_customer_form_is_logged(rep, customer):
-    services.update_customer(actor=rep, customer=customer, grade="A", grade_reason="新开分院")
+def test_grade_change_through_update_is_logged(supervisor, customer):
+    services.update_customer(actor=supervisor, customer=customer, grade="A", grade_reason="新开分院")
 
     change = customer.grade_changes.get()
-    assert (change.old_grade, change.new_grade, change.reason, change.changed_by) == ("B", "A", "新开分院", rep)
+    assert (change.old_grade, change.new_grade, change.reason, change.changed_by) == ("B", "A", "新开分院", supervisor)

@@ -133,11 +133,18 @@ class TestCreateFields:
 
         assert customer.grade == "A"
 
-    def test_a_blank_grade_is_stored_as_none(self, rep):
-        customer = new_customer(rep, category="general", grade="")
+    def test_a_blank_grade_of_a_potential_customer_is_stored_as_none(self, rep):
+        customer = new_customer(rep, category="potential", grade="")
         customer.refresh_from_db()
 
         assert customer.grade is None
+
+    @pytest.mark.parametrize("category", ["general", "key"])
+    def test_a_general_or_key_customer_needs_a_grade(self, rep, category):
+        with pytest.raises(InvalidInput) as caught:
+            new_customer(rep, category=category, grade="")
+
+        assert "grade" in caught.value.field_errors
 
     @pytest.mark.parametrize(
         "field, value",
@@ -411,10 +418,10 @@ class TestUpdate:
         assert customer.name == "北京口腔医院"
         assert customer.uscc == VALID_USCC
 
-    def test_making_a_customer_potential_drops_its_grade(self, rep):
+    def test_making_a_customer_potential_drops_its_grade(self, rep, supervisor):
         customer = new_customer(rep, category="key", grade="A")
 
-        update_customer(actor=rep, customer=customer, category="potential")
+        update_customer(actor=supervisor, customer=customer, category="potential", grade_reason="停止采购")
         customer.refresh_from_db()
 
         assert customer.grade is None
