@@ -15,8 +15,8 @@ from dentalsales.core.api_fields import PassThroughDecimalField, PassThroughInte
 from dentalsales.inventory.api import ShipmentSerializer
 from dentalsales.inventory.models import Allocation, Warehouse
 
-from . import services
-from .models import OrderChannel, SalesOrder, SalesOrderLine
+from . import amendments, selectors, services
+from .models import OrderChannel, OrderStatusChange, SalesOrder, SalesOrderLine
 from .review import review_checks
 from .selectors import visible_orders
 
@@ -33,15 +33,19 @@ class OrderLineSerializer(serializers.ModelSerializer):
         model = SalesOrderLine
         fields = [
             "id", "product", "product_name", "specification", "unit", "quantity", "unit_price", "amount", "tax_rate",
-            "tax_amount", "shipped_quantity", "price_reasons",
+            "tax_amount", "shipped_quantity", "closed_short_quantity", "price_reasons",
         ]
-        read_only_fields = ["amount", "tax_rate", "tax_amount", "shipped_quantity", "price_reasons"]
+        read_only_fields = ["amount", "tax_rate", "tax_amount", "shipped_quantity", "closed_short_quantity", "price_reasons"]
 
     def to_representation(self, line):
         data = super().to_representation(line)
         data["product"] = line.product_id
         data["quantity"] = line.quantity
         data["unit_price"] = f"{line.unit_price:.4f}"
+        # Reserved: open reservations; backordered: unshipped units without one (released and partially shipped orders only).
+        selectors.attach_line_stock(line.order, [line])
+        data["reserved_quantity"] = line.reserved_quantity
+        data["backordered_quantity"] = line.backordered_quantity
         if _sees_cost(self.context):
             data["unit_cost"] = f"{line.unit_cost:.4f}"
             data["gross_profit"] = f"{line.gross_profit:.2f}"
@@ -60,15 +64,25 @@ class OrderSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
     channel = serializers.CharField(help_text="One of: " + ", ".join(OrderChannel.values))
+    customer_address = PassThroughIntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of one of the customer's delivery addresses; it fills delivery_address. "
+        "Leave out and send delivery_address for free text; leave both out for the default address.",
+    )
     allowed_actions = serializers.SerializerMethodField()
+    backordered_quantity = serializers.SerializerMethodField(
+        help_text="Units of a released or partially shipped order neither shipped, reserved nor closed short."
+    )
 
     class Meta:
         model = SalesOrder
         fields = [
             "id", "number", "customer", "customer_name", "owner", "channel", "status", "order_date",
-            "requested_delivery_date", "delivery_address", "customer_reference", "note", "lines", "total_amount",
-            "tax_amount", "rejection_reason", "cancellation_reason", "review_note", "allowed_actions", "created_at",
-            "updated_at",
+            "requested_delivery_date", "delivery_address", "customer_address", "customer_reference", "note", "lines",
+            "total_amount",
+            "tax_amount", "rejection_reason", "cancellation_reason", "review_note", "allowed_actions", "backordered_quantity",
+            "created_at", "updated_at",
         ]
         read_only_fields = [
             "number", "status", "order_date", "total_amount", "tax_amount", "rejection_reason", "cancellation_reason",
@@ -78,9 +92,13 @@ class OrderSerializer(serializers.ModelSerializer):
     def get_allowed_actions(self, order) -> list[str]:
         return services.allowed_actions(order, self.context["request"].user)
 
+    def get_backordered_quantity(self, order) -> int:
+        return services.order_backordered_quantity(order)
+
     def to_representation(self, order):
         data = super().to_representation(order)
         data["customer"] = order.customer_id
+        data["customer_address"] = order.customer_address_id
         if _sees_cost(self.context):
             profit, margin = order.gross_profit(order.lines.all())
             data["gross_profit"] = f"{profit:.2f}"
@@ -102,6 +120,37 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReleaseSerializer(serializers.Serializer):
+    allow_partial = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="False (default): refuse with 409 insufficient_stock when eligible stock does not cover every line. "
+        "True: reserve what is eligible and keep the rest of each line as backorder.",
+    )
+
+
+class AmendLineSerializer(serializers.Serializer):
+    id = PassThroughIntegerField(required=False, allow_null=True, help_text="An order line to change; leave out to add a line.")
+    product = PassThroughIntegerField(required=False, allow_null=True, help_text="The product of a line to add.")
+    quantity = PassThroughIntegerField(required=False, allow_null=True, help_text="Leave out to keep the line's quantity.")
+    unit_price = PassThroughDecimalField(
+        required=False,
+        allow_null=True,
+        help_text="Tax-inclusive; leave out to keep the line's price (a line to add: the price policy's price).",
+    )
+
+
+class AmendSerializer(serializers.Serializer):
+    lines = AmendLineSerializer(many=True)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderStatusChange
+        fields = ["id", "from_status", "to_status", "action", "actor", "reason", "checks", "changes", "created_at"]
 
 
 class ShipLineSerializer(serializers.Serializer):
@@ -165,12 +214,22 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Re
     ordering_fields = ["number", "order_date", "total_amount"]
 
     def get_queryset(self):
-        return (
+        queryset = selectors.with_backorders(
             visible_orders(self.request.user)
             .select_related("customer", "owner")
-            .prefetch_related(Prefetch("lines", queryset=SalesOrderLine.objects.select_related("product").order_by("pk")))
+            .prefetch_related(
+                Prefetch(
+                    "lines",
+                    queryset=SalesOrderLine.objects.select_related("product")
+                    .prefetch_related(Prefetch("allocations", queryset=Allocation.objects.order_by("pk")))
+                    .order_by("pk"),
+                )
+            )
             .order_by("-order_date", "-number")
         )
+        if self.action == "list" and self.request.query_params.get("backordered") in ("true", "1"):
+            queryset = queryset.filter(backordered_quantity__gt=0)
+        return queryset
 
     def _respond(self, order, status_code=status.HTTP_200_OK):
         order = self.get_queryset().get(pk=order.pk)
@@ -209,11 +268,53 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Re
         reason = self._reason(request)
         return self._respond(services.reject_order(actor=request.user, order=self.get_object(), reason=reason))
 
-    @extend_schema(request=None)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "backordered", type=bool, required=False, description="true: only released and partially shipped orders with backorder."
+            )
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=ReleaseSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
-        """Release to logistics, reserving lots first-expiry-first-out."""
-        return self._respond(services.release_order(actor=request.user, order=self.get_object()))
+        """Release to logistics, reserving lots first-expiry-first-out.
+
+        By default a shortage is refused with 409 ``insufficient_stock``;
+        with ``allow_partial`` the order is released with what is eligible
+        and each line's ``backordered_quantity`` shows the rest.
+        """
+        serializer = ReleaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = services.release_order(
+            actor=request.user, order=self.get_object(), allow_partial=serializer.validated_data["allow_partial"]
+        )
+        return self._respond(order)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"], url_path="allocate-backorder")
+    def allocate_backorder(self, request, pk=None):
+        """Reserve newly available stock for the backordered units, first-expiry-first-out.
+
+        409 ``no_backorder`` when nothing is backordered, 409
+        ``insufficient_stock`` when no eligible stock is there yet.
+        """
+        return self._respond(services.allocate_backorder(actor=request.user, order=self.get_object()))
+
+    @extend_schema(request=ReasonSerializer)
+    @action(detail=True, methods=["post"], url_path="close-short")
+    def close_short(self, request, pk=None):
+        """Close a partially shipped order short with ``reason``: the unshipped units will not be delivered.
+
+        Releases every reservation, gives contract quantities back, and
+        completes the order (or moves it to shipped while a dispatched
+        shipment awaits delivery confirmation).
+        """
+        reason = self._reason(request)
+        return self._respond(services.close_short_order(actor=request.user, order=self.get_object(), reason=reason))
 
     @extend_schema(request=ShipRequestSerializer, responses={201: ShipmentSerializer})
     @action(detail=True, methods=["post"])
@@ -242,6 +343,36 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Re
     def cancel(self, request, pk=None):
         reason = self._reason(request)
         return self._respond(services.cancel_order(actor=request.user, order=self.get_object(), reason=reason))
+
+    @extend_schema(request=AmendSerializer)
+    @action(detail=True, methods=["post"])
+    def amend(self, request, pk=None):
+        """Change line quantities and prices of an approved or released order, or add lines; ``reason`` is required.
+
+        A change that raises the total runs the credit check and is refused
+        with 409 ``credit_check_failed`` naming the figures.
+        """
+        serializer = AmendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = amendments.amend_order(
+            actor=request.user, order=self.get_object(), lines=[dict(line) for line in data["lines"]], reason=data["reason"]
+        )
+        return self._respond(order)
+
+    @extend_schema(request=ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reinstate(self, request, pk=None):
+        """Bring a cancelled order back after the credit check; ``reason`` is required."""
+        reason = self._reason(request)
+        return self._respond(amendments.reinstate_order(actor=request.user, order=self.get_object(), reason=reason))
+
+    @extend_schema(responses=StatusChangeSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        """Status changes of the order, oldest first, with each amendment's old and new values."""
+        changes = self.get_object().status_changes.order_by("created_at", "pk")
+        return Response(StatusChangeSerializer(changes, many=True).data)
 
     @extend_schema(responses=OrderReviewSerializer)
     @action(detail=True, methods=["get"])

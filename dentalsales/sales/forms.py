@@ -11,7 +11,7 @@ import uuid
 from decimal import Decimal
 
 from django import forms
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext_lazy as _
 
 from dentalsales.catalog.models import Product
@@ -19,6 +19,7 @@ from dentalsales.core.money import format_price
 from dentalsales.customers.selectors import visible_customers
 from dentalsales.inventory.models import Warehouse
 
+from .addresses import customer_addresses, format_delivery_address
 from .models import OrderChannel, OrderStatus
 from .services import MAX_LINES
 
@@ -89,6 +90,19 @@ class OrderFilterForm(forms.Form):
         return {"status": self.cleaned_data.get("status", ""), "search": self.cleaned_data.get("q", "").strip()}
 
 
+class SalesOrderFilterForm(OrderFilterForm):
+    """The order list's filters: the shared ones plus orders with backorder only."""
+
+    backordered = forms.BooleanField(label=_("Backordered only"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["backordered"].widget.attrs["class"] = "form-check-input"
+
+    def filters(self):
+        return {**super().filters(), "backordered": bool(self.cleaned_data.get("backordered"))}
+
+
 class OrderForm(forms.Form):
     """The order header. ``customer`` and ``token`` exist only when a new order is entered."""
 
@@ -97,11 +111,14 @@ class OrderForm(forms.Form):
     requested_delivery_date = forms.DateField(
         label=_("Requested delivery date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    # Options are the chosen customer's saved addresses, loaded again when
+    # the customer changes; the service checks that the address is theirs.
+    customer_address = RecordChoiceField(label=_("Delivery address"), required=False)
     delivery_address = forms.CharField(
-        label=_("Delivery address"),
+        label=_("Other delivery address"),
         required=False,
         max_length=300,
-        help_text=_("Leave blank to deliver to the customer's address."),
+        help_text=_("Type an address here when none of the customer's addresses fits; leave blank to use the chosen one."),
     )
     customer_reference = forms.CharField(label=_("Customer's purchase order number"), required=False, max_length=60)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -118,6 +135,7 @@ class OrderForm(forms.Form):
             if not self.is_bound:
                 self.initial.setdefault("token", uuid.uuid4().hex)
             self._set_customer_choices(user)
+        self._set_address_choices(user, order)
         for name, field in self.fields.items():
             if name not in ("customer", "token"):
                 css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
@@ -136,10 +154,46 @@ class OrderForm(forms.Form):
         field.widget.attrs.update(_searchable(url))
         field.widget.attrs["data-placeholder"] = _("Type a name, code or pinyin initials")
 
+    def _set_address_choices(self, user, order):
+        if order is not None:
+            customer = order.customer
+        else:
+            customer_id = as_id(self.data.get(self.add_prefix("customer")) if self.is_bound else self.initial.get("customer"))
+            customer = visible_customers(user).filter(pk=customer_id).first() if customer_id else None
+        addresses = list(customer_addresses(customer))
+        field = self.fields["customer_address"]
+        field.widget.choices = address_choices(addresses)
+        field.widget.attrs["data-testid"] = "customer-address"
+        if not self.is_bound and "customer_address" not in self.initial and addresses:
+            self.initial["customer_address"] = addresses[0].pk
+        if "customer" in self.fields:
+            # A change of customer loads that customer's addresses into the select.
+            self.fields["customer"].widget.attrs.update(
+                {
+                    "hx-get": reverse("sales:order_addresses"),
+                    "hx-trigger": "change",
+                    "hx-target": "#" + self["customer_address"].auto_id,
+                    "hx-swap": "innerHTML",
+                }
+            )
+
     def header_fields(self):
-        """Return the header values the services take as keyword arguments."""
+        """Return the header values the services take as keyword arguments.
+
+        Typed text wins over the chosen saved address, so that a user who
+        types an address need not also reset the choice.
+        """
         names = ("channel", "requested_delivery_date", "delivery_address", "customer_reference", "note")
-        return {name: self.cleaned_data[name] for name in names}
+        fields = {name: self.cleaned_data[name] for name in names}
+        chosen = self.cleaned_data.get("customer_address")
+        fields["customer_address"] = None if fields["delivery_address"] else (chosen or None)
+        return fields
+
+
+def address_choices(addresses):
+    """Return the select options of a customer's saved addresses, the default first, and one for typing another."""
+    choices = [(address.pk, format_delivery_address(address)) for address in addresses]
+    return choices + [("", _("Another address (type it below)"))]
 
 
 class ProductSelect(forms.Select):
@@ -222,12 +276,12 @@ def _product_label(product):
     return " ".join(part for part in parts if part)
 
 
-def line_formset(data=None, *, initial=None, extra=0):
+def line_formset(data=None, *, initial=None, extra=0, prefix="lines"):
     """Build the lines formset with its product options fetched in one query."""
     url = autocomplete_url(PRODUCT_AUTOCOMPLETE_PATH)
     products = Product.objects.filter(is_active=True).order_by("sku")
     if url:
-        products = products.filter(pk__in=_chosen_product_ids(data, initial))
+        products = products.filter(pk__in=_chosen_product_ids(data, initial, prefix))
     products = list(products.only("pk", "sku", "name", "specification", "unit", "list_price"))
     choices = [(product.pk, _product_label(product)) for product in products]
     product_data = {str(product.pk): {"unit": product.unit, "list_price": format_price(product.list_price, grouping=False)} for product in products}
@@ -235,13 +289,13 @@ def line_formset(data=None, *, initial=None, extra=0):
         OrderLineForm, formset=BaseOrderLineFormSet, extra=extra, can_delete=True, max_num=MAX_LINES
     )
     return formset_class(
-        data, initial=initial, prefix="lines", form_kwargs={"product_choices": choices, "product_data": product_data, "product_url": url}
+        data, initial=initial, prefix=prefix, form_kwargs={"product_choices": choices, "product_data": product_data, "product_url": url}
     )
 
 
-def _chosen_product_ids(data, initial):
+def _chosen_product_ids(data, initial, prefix="lines"):
     if data is not None:
-        values = [value for key, value in data.items() if key.startswith("lines-") and key.endswith("-product")]
+        values = [value for key, value in data.items() if key.startswith(f"{prefix}-") and key.endswith("-product")]
     else:
         values = [row.get("product") for row in initial or []]
     return [as_id(value) for value in values if as_id(value)]
@@ -268,6 +322,58 @@ def _plain_price(price):
     """Show 130.0000 as 130.00, keep 12.3456 as it is."""
     cents = price.quantize(Decimal("0.01"))
     return cents if cents == price else price.normalize()
+
+
+class AmendLineForm(forms.Form):
+    """The new quantity and unit price of one line of an approved order."""
+
+    id = forms.IntegerField(widget=forms.HiddenInput)
+    # Text, as on the entry form, so that the service names a wrong value.
+    quantity = forms.CharField(
+        label=_("Quantity"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "class": "form-control text-end"}),
+    )
+    unit_price = forms.CharField(
+        label=_("Unit price (tax incl.)"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "form-control text-end"}),
+    )
+
+
+class OrderAmendment:
+    """The amendment screen's forms: the existing lines, lines to add and the reason.
+
+    ``lines()`` and ``line_forms()`` list the same lines in the same order,
+    so that a service error on ``lines[i]`` lands beside the i-th form.
+    """
+
+    def __init__(self, order, data=None):
+        self.order_lines = list(order.lines.select_related("product").order_by("pk"))
+        initial = [
+            {"id": line.pk, "quantity": line.quantity, "unit_price": _plain_price(line.unit_price)} for line in self.order_lines
+        ]
+        formset_class = forms.formset_factory(AmendLineForm, extra=0, max_num=MAX_LINES)
+        self.existing = formset_class(data, initial=initial, prefix="amend")
+        for form, line in zip(self.existing.forms, self.order_lines):
+            form.order_line = line
+        self.added = line_formset(data, extra=2, prefix="new")
+        self.reason_form = ReasonForm(data, prefix="amend-reason", required=True, label=_("Reason for the amendment"))
+
+    def is_valid(self):
+        return all([self.existing.is_valid(), self.added.is_valid(), self.reason_form.is_valid()])
+
+    def line_forms(self):
+        return [*self.existing.forms, *self.added.filled_forms()]
+
+    def lines(self):
+        """Return the line dicts for ``amend_order``: every existing line, then the filled new ones."""
+        existing = [
+            {"id": form.cleaned_data["id"], "quantity": form.cleaned_data["quantity"], "unit_price": form.cleaned_data["unit_price"]}
+            for form in self.existing.forms
+        ]
+        return existing + self.added.lines()
 
 
 class ReasonForm(forms.Form):

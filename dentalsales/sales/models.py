@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -53,6 +53,17 @@ class SalesOrder(models.Model):
     order_date = models.DateField(_("order date"))
     requested_delivery_date = models.DateField(_("requested delivery date"), null=True, blank=True)
     delivery_address = models.CharField(_("delivery address"), max_length=300, blank=True)
+    # The customer's saved address the delivery address was filled from; the
+    # text above is what ships, so a later edit of the saved address does not
+    # move an order already entered.
+    customer_address = models.ForeignKey(
+        "customers.DeliveryAddress",
+        verbose_name=_("customer's delivery address"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     customer_reference = models.CharField(_("customer's purchase order number"), max_length=60, blank=True)
     note = models.TextField(_("note"), blank=True)
     total_amount = models.DecimalField(_("total amount"), max_digits=14, decimal_places=2, default=Decimal("0.00"))
@@ -115,16 +126,26 @@ class SalesOrderLine(models.Model):
     # so that later cost changes do not rewrite this order's gross profit.
     unit_cost = models.DecimalField(_("standard cost"), max_digits=14, decimal_places=4, default=0)
     shipped_quantity = models.PositiveIntegerField(_("shipped quantity"), default=0)
+    # Units that will not be delivered because the order was closed short;
+    # they no longer count as unshipped for allocation, completion or credit.
+    closed_short_quantity = models.PositiveIntegerField(_("closed short quantity"), default=0)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["order", "id"]
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shipped_quantity__lte=F("quantity") - F("closed_short_quantity")),
+                name="order_line_shipped_and_closed_within_quantity",
+            )
+        ]
 
     @property
     def unshipped_quantity(self):
-        return self.quantity - self.shipped_quantity
+        """Units still to ship: ordered minus shipped minus closed short."""
+        return self.quantity - self.shipped_quantity - self.closed_short_quantity
 
     @property
     def gross_profit(self):
@@ -140,8 +161,13 @@ class OrderStatusChange(models.Model):
     to_status = models.CharField(_("to"), max_length=20, choices=OrderStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(_("reason"), blank=True)
+    # The transition that made the change when its states alone do not tell
+    # ("amend" keeps the state, "reinstate" leaves cancelled); blank otherwise.
+    action = models.CharField(_("action"), max_length=20, blank=True, default="")
     # The review checklist as it stood when the order was approved or rejected.
     checks = models.JSONField(default=list, blank=True)
+    # An amendment's old and new values: dicts with line, product, field, old and new.
+    changes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
 
     class Meta:

@@ -36,7 +36,7 @@ class QuotationForm(OrderForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("channel", "requested_delivery_date", "delivery_address", "customer_reference", "token"):
+        for name in ("channel", "requested_delivery_date", "customer_address", "delivery_address", "customer_reference", "token"):
             self.fields.pop(name, None)
 
     def header_fields(self):

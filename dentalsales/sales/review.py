@@ -41,7 +41,7 @@ def _qualifications(order, lines):
     products = [line.product for line in lines]
     problems = qualification_problems(order.customer, {product.device_class for product in products}, qualifications=held)
     problems += scope_problems(order.customer, products, qualifications=held)
-    waiting = pending_qualifications(order.customer, qualifications=held)
+    waiting = pending_qualifications(order.customer, qualifications=held, except_named_in=problems)
     waiting_note = ""
     if waiting:
         waiting_note = _("Waiting for the quality officer's verification: %(items)s.") % {
@@ -123,6 +123,11 @@ def _prices(order, lines):
     return ReviewCheck(
         "price", False, False, _("Below the representative's discount authority: %(lines)s.") % {"lines": join_reasons(described)}
     )
+
+
+def price_check(order, lines):
+    """Run the discount authority check on ``lines`` alone, as order review does on every line."""
+    return _prices(order, lines)
 
 
 def _stock(order, lines):

@@ -20,6 +20,7 @@ from django.utils.translation import pgettext_lazy
 from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES, Role
 from dentalsales.catalog.models import Product
 from dentalsales.core.errors import (
+    InsufficientStock,
     InvalidInput,
     InvalidTransition,
     NotPermitted,
@@ -34,11 +35,12 @@ from dentalsales.core.money import (
 )
 from dentalsales.core.services import next_document_number
 from dentalsales.core.timeutils import local_today
-from dentalsales.customers.models import Customer
+from dentalsales.customers.models import Customer, DeliveryAddress
 from dentalsales.customers.selectors import visible_customers
 from dentalsales.inventory import services as inventory
 from dentalsales.pricing.resolver import resolve_prices
 
+from .addresses import apply_default_address, apply_delivery_address
 from .models import (
     EDITABLE_STATUSES,
     ContractDrawdown,
@@ -51,6 +53,7 @@ from .models import (
 )
 from .review import credit_check as review_credit_check
 from .review import price_approvals, review_checks
+from . import selectors
 from .selectors import visible_orders
 
 logger = logging.getLogger(__name__)
@@ -70,10 +73,19 @@ TRANSITIONS = {
     "ship": ({S.RELEASED, S.PARTIALLY_SHIPPED}, WAREHOUSE_ROLES),
     "complete": ({S.SHIPPED}, WAREHOUSE_ROLES),
     "cancel": ({S.DRAFT, S.SUBMITTED, S.REJECTED, S.APPROVED, S.RELEASED}, SALES_ROLES | WAREHOUSE_ROLES),
+    # Both raise credit exposure again, so they run the credit check; see amendments.py.
+    "amend": ({S.APPROVED, S.RELEASED}, REVIEW_ROLES),
+    "reinstate": ({S.CANCELLED}, REVIEW_ROLES),
+    # Keeps the state; offered only while a line has backordered units.
+    "allocate_backorder": ({S.RELEASED, S.PARTIALLY_SHIPPED}, WAREHOUSE_ROLES),
+    # A released order has shipped nothing (picking moves it to partially
+    # shipped), so it is cancelled rather than closed short.
+    "close_short": ({S.PARTIALLY_SHIPPED}, REVIEW_ROLES),
 }
+BACKORDER_STATUSES = selectors.BACKORDER_STATUSES
 # Once approved, only a reviewer, a manager or logistics may cancel.
 CANCEL_AFTER_APPROVAL_ROLES = REVIEW_ROLES | WAREHOUSE_ROLES
-HEADER_FIELDS = ("channel", "requested_delivery_date", "delivery_address", "customer_reference", "note")
+HEADER_FIELDS = ("channel", "requested_delivery_date", "delivery_address", "customer_address", "customer_reference", "note")
 MAX_LINES = 200
 # Bounds that keep amounts inside the DecimalField(14, 2) columns; no dental
 # order comes near them.
@@ -89,8 +101,25 @@ def allowed_actions(order, user):
         if order.status in sources and user.has_role(*roles):
             if action == "cancel" and order.status in (S.APPROVED, S.RELEASED) and not user.has_role(*CANCEL_AFTER_APPROVAL_ROLES):
                 continue
+            if action == "allocate_backorder" and not order_backordered_quantity(order):
+                continue
             actions.append(action)
     return actions
+
+
+def order_backordered_quantity(order):
+    """Return the order's units neither shipped, reserved nor closed short, or 0 outside released and partially shipped.
+
+    Uses the ``backordered_quantity`` annotation of ``selectors.with_backorders``
+    when the order carries it, else runs one query.
+    """
+    if order.status not in BACKORDER_STATUSES:
+        return 0
+    annotated = getattr(order, "backordered_quantity", None)
+    if annotated is not None:
+        return max(annotated, 0)
+    row = selectors.with_backorders(SalesOrder.objects.filter(pk=order.pk)).values_list("backordered_quantity", flat=True).first()
+    return max(row or 0, 0)
 
 
 def _lock_order(order, actor):
@@ -112,9 +141,16 @@ def _check_transition(order, actor, action):
         )
 
 
-def _record(order, actor, to_status, *, reason="", checks=None):
+def _record(order, actor, to_status, *, reason="", checks=None, action="", changes=None):
     change = OrderStatusChange.objects.create(
-        order=order, from_status=order.status, to_status=to_status, actor=actor, reason=reason, checks=checks or []
+        order=order,
+        from_status=order.status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        checks=checks or [],
+        action=action,
+        changes=changes or [],
     )
     order.status = to_status
     order.save()
@@ -131,6 +167,10 @@ ACTION_LABELS = {
     "ship": pgettext_lazy("order action", "ship"),
     "complete": pgettext_lazy("order action", "complete"),
     "cancel": pgettext_lazy("order action", "cancel"),
+    "amend": pgettext_lazy("order action", "amend"),
+    "reinstate": pgettext_lazy("order action", "reinstate"),
+    "allocate_backorder": pgettext_lazy("order action", "allocate backorders of"),
+    "close_short": pgettext_lazy("order action", "close short"),
 }
 ACTION_PAST = {
     "submit": pgettext_lazy("order state after action", "submitted"),
@@ -140,6 +180,10 @@ ACTION_PAST = {
     "ship": pgettext_lazy("order state after action", "shipped"),
     "complete": pgettext_lazy("order state after action", "completed"),
     "cancel": pgettext_lazy("order state after action", "cancelled"),
+    "amend": pgettext_lazy("order state after action", "amended"),
+    "reinstate": pgettext_lazy("order state after action", "reinstated"),
+    "allocate_backorder": pgettext_lazy("order state after action", "allocated"),
+    "close_short": pgettext_lazy("order state after action", "closed short"),
 }
 
 
@@ -274,7 +318,7 @@ def _parse_lines(lines, *, customer, on_date):
 
 def _apply_header(order, fields):
     for name in HEADER_FIELDS:
-        if name in fields:
+        if name in fields and name != "customer_address":
             value = fields[name]
             setattr(order, name, value if value is not None or name == "requested_delivery_date" else "")
     if order.channel not in OrderChannel.values:
@@ -288,6 +332,7 @@ def _apply_header(order, fields):
             _("Requested delivery date %(value)s is before the order date.") % {"value": order.requested_delivery_date},
             field="requested_delivery_date",
         )
+    apply_delivery_address(order, fields)
 
 
 def _save_lines(order, lines):
@@ -335,7 +380,7 @@ def _request_fingerprint(customer, lines, fields):
     """Return a SHA-256 over the order request's values, the same for a resent identical request."""
 
     def canonical(value):
-        if isinstance(value, (Customer, Product)):
+        if isinstance(value, (Customer, Product, DeliveryAddress)):
             return str(value.pk)
         if isinstance(value, Decimal) or (isinstance(value, str) and value.strip()):
             try:
@@ -383,8 +428,7 @@ def _create_order(actor, customer, lines, idempotency_key, fingerprint, fields):
         channel=fields.get("channel") or "",
     )
     _apply_header(order, fields)
-    if not order.delivery_address:
-        order.delivery_address = customer.address
+    apply_default_address(order)
 
     order.number = next_document_number("SO")
     order.save()
@@ -504,16 +548,84 @@ def reject_order(*, actor, order, reason):
 
 
 @transaction.atomic
-def release_order(*, actor, order):
-    """Release an approved order to logistics, reserving its stock first-expiry-first-out.
+def release_order(*, actor, order, allow_partial=False):
+    """Release an approved order to logistics, reserving its stock first-expiry-first-out; return the order.
 
-    Raises ``InsufficientStock`` and changes nothing when eligible stock
-    does not cover every line. Locks the order, then the balance rows.
+    Without ``allow_partial`` it raises ``InsufficientStock`` and changes
+    nothing when eligible stock does not cover every line. With it, the
+    order is released with what is eligible reserved, even when that is
+    nothing, and each line's remaining units become backorder, listed in
+    the status change. The returned order carries the ``AllocationResult``
+    as ``allocation``. Locks the order, then the balance rows.
     """
     order = _lock_order(order, actor)
     _check_transition(order, actor, "release")
-    inventory.allocate_order(order)
-    _record(order, actor, S.RELEASED)
+    result = inventory.allocate_order(order, allow_partial=allow_partial)
+
+    _record(order, actor, S.RELEASED, changes=_backorder_changes(order, result))
+    if result.backordered:
+        logger.info("Order %s released with %s units backordered", order.pk, result.backordered_quantity)
+    order.allocation = result
+    return order
+
+
+def _backorder_changes(order, result):
+    """Return status-change rows naming each line's backordered units after an allocation."""
+    if not result.backordered:
+        return []
+    lines = {line.pk: line for line in order.lines.select_related("product").filter(pk__in=result.backordered)}
+    return [
+        {"line": line_id, "product": str(lines[line_id].product), "field": "backordered_quantity", "old": "", "new": str(quantity)}
+        for line_id, quantity in sorted(result.backordered.items())
+    ]
+
+
+@transaction.atomic
+def allocate_backorder(*, actor, order):
+    """Reserve newly available stock for the order's backordered units, first-expiry-first-out; return the order.
+
+    For a released or partially shipped order with backorder. Reserves
+    what eligible stock allows and keeps the rest as backorder; the status
+    stays and a status change (action ``allocate_backorder``) records the
+    units reserved and still backordered per line. Raises ``NotPermitted``
+    for roles other than logistics, managers and administrators,
+    ``InvalidTransition`` for another state or an order without backorder,
+    and ``InsufficientStock`` (nothing changed) when no eligible stock is
+    there for any backordered line. The returned order carries the
+    ``AllocationResult`` as ``allocation``. Locks the order, then the
+    balance rows.
+    """
+    order = _lock_order(order, actor)
+    _check_transition(order, actor, "allocate_backorder")
+    if not order_backordered_quantity(order):
+        raise InvalidTransition(
+            _("Order %(number)s has no backordered units to allocate.") % {"number": order.number}, code="no_backorder"
+        )
+    result = inventory.allocate_order(order, allow_partial=True)
+    if not result.allocations:
+        raise InsufficientStock(
+            _("No eligible stock for the backorder of order %(number)s yet (shelf life of at least %(days)s days required).")
+            % {"number": order.number, "days": order.customer.min_shelf_life_days},
+            code="insufficient_stock",
+        )
+
+    reserved = defaultdict(int)
+    for allocation in result.allocations:
+        reserved[allocation.order_line_id] += allocation.quantity
+    lines = {line.pk: line for line in order.lines.select_related("product").order_by("pk")}
+    changes = [
+        {"line": line_id, "product": str(lines[line_id].product), "field": "reserved_quantity", "old": "", "new": str(quantity)}
+        for line_id, quantity in sorted(reserved.items())
+    ] + _backorder_changes(order, result)
+    OrderStatusChange.objects.create(
+        order=order, from_status=order.status, to_status=order.status, action="allocate_backorder", actor=actor, changes=changes
+    )
+    order.save(update_fields=["updated_at"])
+    logger.info(
+        "Order %s backorder allocated by user %s: %s units reserved, %s still backordered",
+        order.pk, actor.pk, result.reserved_quantity, result.backordered_quantity,
+    )
+    order.allocation = result
     return order
 
 
@@ -536,16 +648,49 @@ def ship_order(*, actor, order, carrier="", quantities=None, waybill_number="", 
         waybill_number=waybill_number,
         warehouse=warehouse,
     )
-    fully_shipped = all(line.shipped_quantity >= line.quantity for line in order.lines.all())
+    fully_shipped = all(line.unshipped_quantity <= 0 for line in order.lines.all())
     _record(order, actor, S.SHIPPED if fully_shipped else S.PARTIALLY_SHIPPED, reason=shipment.number)
     return shipment
 
 
 @transaction.atomic
 def complete_order(*, actor, order):
-    """Close a shipped order once the customer has confirmed delivery."""
+    """Close a shipped order once the customer has confirmed delivery of every shipment.
+
+    Raises ``InvalidTransition`` naming the shipments not yet delivered
+    (picked, reviewed or dispatched) and naming the products with units
+    not yet shipped; units closed short do not count as unshipped. Shipments whose picking was cancelled do not count.
+    Locks the order row; new shipments of the order need that lock, and
+    a delivered shipment never changes again.
+    """
+    from dentalsales.inventory.models import ShipmentStatus
+
     order = _lock_order(order, actor)
     _check_transition(order, actor, "complete")
+    open_shipments = list(
+        order.shipments.exclude(status__in=[ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED])
+        .order_by("pk")
+        .values_list("number", flat=True)
+    )
+    if open_shipments:
+        raise InvalidTransition(
+            _("Order %(number)s cannot be completed: delivery of shipments %(shipments)s is not confirmed yet.")
+            % {"number": order.number, "shipments": join_reasons(open_shipments)}
+        )
+    unshipped = [line for line in order.lines.select_related("product").order_by("pk") if line.unshipped_quantity > 0]
+    if unshipped:
+        raise InvalidTransition(
+            _("Order %(number)s cannot be completed: %(products)s not shipped yet.")
+            % {
+                "number": order.number,
+                "products": join_reasons(
+                    _("%(quantity)s %(unit)s of “%(product)s”")
+                    % {"quantity": line.unshipped_quantity, "unit": line.product.unit, "product": line.product}
+                    for line in unshipped
+                ),
+            }
+        )
+
     _record(order, actor, S.COMPLETED)
     return order
 
@@ -593,3 +738,109 @@ def _give_back_contract_quantities(order):
         drawdown.released_at = now
         drawdown.save(update_fields=["released_at"])
     logger.info("Order %s cancelled: %s contract line(s) given back", order.pk, len(drawdowns))
+
+
+@transaction.atomic
+def close_short_order(*, actor, order, reason):
+    """Close a partially shipped order short: the units not shipped will not be delivered; return the order.
+
+    Only supervisors and managers, with the reason, and only while no
+    shipment of the order is picked or reviewed but not dispatched (those
+    are dispatched or their picking cancelled first). Every line's
+    unshipped units are recorded as ``closed_short_quantity``, every open
+    reservation in every warehouse goes back to stock, and the units a
+    line drew from a contract line are given back for the part not
+    delivered. The order becomes completed when every shipment is
+    delivered, else shipped, from which logistics completes it once the
+    deliveries are confirmed. Closed-short units leave the customer's
+    open order value (credit exposure).
+
+    Raises ``NotPermitted`` for other roles, ``InvalidTransition`` for a
+    released order (nothing shipped: cancel it instead), another state or
+    a picked shipment, and ``InvalidInput`` for a missing reason. Locks
+    the order, then the contract lines, then the balance rows, each by
+    primary key, as amendments do.
+    """
+    from dentalsales.inventory.models import ShipmentStatus
+
+    order = _lock_order(order, actor)
+    if order.status == S.RELEASED and actor.has_role(*TRANSITIONS["close_short"][1]):
+        raise InvalidTransition(
+            _("Nothing of order %(number)s has shipped; cancel the order instead of closing it short.") % {"number": order.number}
+        )
+    _check_transition(order, actor, "close_short")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for closing the order short."), field="reason")
+    shipments = list(order.shipments.exclude(status=ShipmentStatus.CANCELLED).order_by("pk").values_list("number", "status"))
+    picked = [number for number, status in shipments if status in (ShipmentStatus.PICKED, ShipmentStatus.REVIEWED)]
+    if picked:
+        raise InvalidTransition(
+            _("Shipments %(shipments)s of order %(number)s are picked but not dispatched; dispatch them or cancel their picking before closing the order short.")
+            % {"shipments": join_reasons(picked), "number": order.number},
+            code="picked_shipments",
+        )
+
+    lines = list(order.lines.select_related("product").order_by("pk"))
+    closed = {line.pk: line.unshipped_quantity for line in lines if line.unshipped_quantity > 0}
+    _give_back_undelivered_contract_quantities(closed)
+    released = inventory.release_reservations(order)
+    changes = []
+    for line in lines:
+        quantity = closed.get(line.pk, 0)
+        if not quantity:
+            continue
+        old = line.closed_short_quantity
+        line.closed_short_quantity += quantity
+        line.save(update_fields=["closed_short_quantity"])
+        changes.append(
+            {"line": line.pk, "product": str(line.product), "field": "closed_short_quantity", "old": str(old), "new": str(line.closed_short_quantity)}
+        )
+    undelivered = any(status == ShipmentStatus.DISPATCHED for _number, status in shipments)
+    _record(order, actor, S.SHIPPED if undelivered else S.COMPLETED, reason=reason, action="close_short", changes=changes)
+    _notify_closed_short(order, actor, reason)
+    logger.info(
+        "Order %s closed short by user %s: %s units not delivered, %s reserved units released",
+        order.pk, actor.pk, sum(closed.values()), released,
+    )
+    return order
+
+
+def _give_back_undelivered_contract_quantities(closed):
+    """Give back to contract lines the units of ``closed`` (order line id → units closed short) that lines drew from them."""
+    drawdowns = list(
+        ContractDrawdown.objects.filter(order_line_id__in=list(closed), released_at__isnull=True).order_by("contract_line_id", "pk")
+    )
+    if not drawdowns:
+        return
+    contract_lines = {
+        line.pk: line
+        for line in ContractLine.objects.select_for_update()
+        .filter(pk__in={drawdown.contract_line_id for drawdown in drawdowns})
+        .order_by("pk")
+    }
+    for drawdown in drawdowns:
+        quantity = min(closed[drawdown.order_line_id], drawdown.quantity)
+        contract_line = contract_lines[drawdown.contract_line_id]
+        contract_line.drawn_quantity -= quantity
+        contract_line.save(update_fields=["drawn_quantity"])
+        if quantity == drawdown.quantity:
+            # Nothing of the line shipped: the drawdown is given back whole, as on cancellation.
+            drawdown.released_at = timezone.now()
+            drawdown.save(update_fields=["released_at"])
+        else:
+            drawdown.quantity -= quantity
+            drawdown.save(update_fields=["quantity"])
+
+
+def _notify_closed_short(order, actor, reason):
+    from django.urls import reverse
+
+    from dentalsales.notifications.services import notify
+
+    if order.owner_id == actor.pk:
+        return
+    owner = order.owner
+    title = _("Order %(number)s was closed short") % {"number": order.number}
+    link = reverse("sales:order_detail", args=[order.pk])
+    transaction.on_commit(lambda: notify([owner], title=title, body=reason, link=link, category="order"))

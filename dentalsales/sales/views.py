@@ -7,26 +7,31 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, Role
+from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, WAREHOUSE_ROLES, Role
 from dentalsales.accounts.views import role_required
-from dentalsales.core.errors import DomainError
+from dentalsales.core.errors import DomainError, InsufficientStock, join_reasons
 from dentalsales.core.money import format_money, round_money
 from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.views import add_domain_error, paginate, report_domain_error
+from dentalsales.customers.selectors import visible_customers
 from dentalsales.inventory.models import Allocation
-from dentalsales.inventory.selectors import warehouses_with_open_reservations
+from dentalsales.inventory.selectors import shipment_progress, warehouses_with_open_reservations
 
+from . import amendments, selectors, services
 from . import contracts as contract_services
-from . import selectors, services
+from .addresses import customer_addresses
 from .forms import (
-    OrderFilterForm,
+    OrderAmendment,
     OrderForm,
     ReasonForm,
+    SalesOrderFilterForm,
     ShipForm,
+    address_choices,
     as_id,
     initial_lines,
     line_formset,
@@ -56,12 +61,15 @@ def price_text(price):
 
 @login_required
 def order_list(request):
-    filter_form = OrderFilterForm(request.GET)
+    filter_form = SalesOrderFilterForm(request.GET)
     orders = selectors.order_list(request.user, **filter_form.filters())
     if request.GET.get("export") == "xlsx":
         return _export_orders(request, orders)
     page_obj = paginate(request, orders)
     page_obj.object_list = selectors.attach_line_counts(page_obj.object_list)
+    progress = shipment_progress(order.pk for order in page_obj.object_list)
+    for order in page_obj.object_list:
+        order.shipment_progress = progress.get(order.pk, [])
     context = {
         "filter_form": filter_form,
         "page_obj": page_obj,
@@ -84,6 +92,7 @@ def _export_orders(request, orders):
         _("Lines"),
         _("Total amount"),
         _("Tax amount"),
+        _("Backordered"),
     ]
     rows = [
         [
@@ -97,6 +106,7 @@ def _export_orders(request, orders):
             order.line_count,
             order.total_amount,
             order.tax_amount,
+            max(order.backordered_quantity, 0),
         ]
         for order in selectors.attach_line_counts(orders)
     ]
@@ -193,7 +203,10 @@ def order_edit(request, pk):
             initial={
                 "channel": order.channel,
                 "requested_delivery_date": order.requested_delivery_date,
-                "delivery_address": order.delivery_address,
+                # Text typed by hand shows as such; text filled from a saved
+                # address shows as that address chosen.
+                "customer_address": order.customer_address_id or "",
+                "delivery_address": "" if order.customer_address_id else order.delivery_address,
                 "customer_reference": order.customer_reference,
                 "note": order.note,
             },
@@ -219,7 +232,10 @@ def order_detail(request, pk):
     )
     for line in lines:
         line.unit_price_text = price_text(line.unit_price)
+    selectors.attach_line_stock(order, lines)
+    order.backordered_quantity = sum(line.backordered_quantity for line in lines)
     actions = services.allowed_actions(order, request.user)
+    status_changes = _with_change_labels(order.status_changes.select_related("actor"))
     gross_profit, gross_margin = order.gross_profit(lines) if request.user.sees_cost else (None, None)
     context = {
         "order": order,
@@ -227,15 +243,60 @@ def order_detail(request, pk):
         "gross_profit": gross_profit,
         "gross_margin": gross_margin,
         "has_allocations": any(line.allocations.all() for line in lines),
-        "status_changes": order.status_changes.select_related("actor"),
+        "has_closed_short": any(line.closed_short_quantity for line in lines),
+        "shows_stock_columns": order.status in selectors.BACKORDER_STATUSES,
+        "close_short_change": next((change for change in reversed(status_changes) if change.action == "close_short"), None),
+        # Offered after a strict release failed for lack of stock; the service checks the state again.
+        "offer_partial_release": "release" in actions and request.GET.get("release") == "short",
+        "status_changes": status_changes,
         "shipments": order.shipments.order_by("shipped_on", "pk"),
+        "shipment_progress": shipment_progress([order.pk]).get(order.pk, []),
         "actions": actions,
         "can_edit": "submit" in actions,
         "can_review": "approve" in actions or "reject" in actions,
         "ship_form": ShipForm(warehouses=warehouses_with_open_reservations(order)) if "ship" in actions else None,
         "cancel_form": ReasonForm(prefix="cancel", required=True),
+        "reinstate_form": ReasonForm(prefix="reinstate", required=True),
+        "close_short_form": ReasonForm(prefix="close_short", required=True),
     }
     return render(request, "sales/order_detail.html", context)
+
+
+@login_required
+def order_addresses(request):
+    """Return the ``<option>`` list of a visible customer's saved addresses, for the entry form's address select."""
+    customer_id = as_id(request.GET.get("customer"))
+    customer = visible_customers(request.user).filter(pk=customer_id).first() if customer_id else None
+    addresses = list(customer_addresses(customer))
+    return render(request, "sales/_address_options.html", {"choices": address_choices(addresses)})
+
+
+AMENDED_FIELD_LABELS = {
+    "quantity": gettext_lazy("Quantity"),
+    "unit_price": gettext_lazy("Unit price (tax incl.)"),
+    "line": gettext_lazy("Line added"),
+    "total_amount": gettext_lazy("Total amount"),
+    "backordered_quantity": gettext_lazy("Backordered"),
+    "reserved_quantity": gettext_lazy("Reserved"),
+    "closed_short_quantity": gettext_lazy("Closed short"),
+}
+ACTION_NAMES = {
+    "amend": gettext_lazy("Amended"),
+    "reinstate": gettext_lazy("Reinstated"),
+    "allocate_backorder": gettext_lazy("Backorder allocated"),
+    "close_short": gettext_lazy("Closed short"),
+}
+
+
+def _with_change_labels(status_changes):
+    """Attach the action's name and the labelled old and new values of an amendment to each status change."""
+    status_changes = list(status_changes)
+    for change in status_changes:
+        change.action_name = ACTION_NAMES.get(change.action, "")
+        change.change_rows = [
+            {**item, "label": AMENDED_FIELD_LABELS.get(item.get("field"), item.get("field"))} for item in change.changes
+        ]
+    return status_changes
 
 
 CHECK_LABELS = {
@@ -309,6 +370,8 @@ TRANSITION_SERVICES = {
     "ship": services.ship_order,
     "complete": services.complete_order,
     "cancel": services.cancel_order,
+    "reinstate": amendments.reinstate_order,
+    "close_short": services.close_short_order,
 }
 
 TRANSITION_MESSAGES = {
@@ -317,6 +380,8 @@ TRANSITION_MESSAGES = {
     "ship": gettext_lazy("Shipment %(shipment)s was created for order %(number)s."),
     "complete": gettext_lazy("Order %(number)s was completed."),
     "cancel": gettext_lazy("Order %(number)s was cancelled."),
+    "reinstate": gettext_lazy("Order %(number)s was reinstated."),
+    "close_short": gettext_lazy("Order %(number)s was closed short; its remaining reservations went back to stock."),
 }
 
 
@@ -329,7 +394,90 @@ def order_submit(request, pk):
 @login_required
 @require_POST
 def order_release(request, pk):
-    return _transition(request, pk, "release")
+    """Release the order. A strict release that fails for lack of stock comes back offering to release what is available."""
+    order = _visible_order(request, pk)
+    allow_partial = request.POST.get("allow_partial") == "1"
+    try:
+        order = services.release_order(actor=request.user, order=order, allow_partial=allow_partial)
+    except DomainError as error:
+        report_domain_error(request, error)
+        logger.warning("Order %s: release failed for user %s: %s", order.pk, request.user.pk, error.code)
+        if isinstance(error, InsufficientStock) and not allow_partial:
+            return redirect(f"{reverse('sales:order_detail', args=[order.pk])}?release=short")
+        return redirect("sales:order_detail", pk=order.pk)
+    if order.allocation.backordered:
+        messages.warning(request, _backorder_message(order, order.allocation))
+    else:
+        messages.success(request, TRANSITION_MESSAGES["release"] % {"number": order.number})
+    return redirect("sales:order_detail", pk=order.pk)
+
+
+def _backorder_message(order, result):
+    lines = {line.pk: line for line in order.lines.select_related("product").filter(pk__in=result.backordered)}
+    parts = [
+        _("%(quantity)s %(unit)s of “%(product)s”")
+        % {"quantity": quantity, "unit": lines[line_id].product.unit, "product": lines[line_id].product}
+        for line_id, quantity in sorted(result.backordered.items())
+    ]
+    return _("Order %(number)s: %(reserved)s units reserved; backordered: %(lines)s.") % {
+        "number": order.number,
+        "reserved": result.reserved_quantity,
+        "lines": join_reasons(parts),
+    }
+
+
+@login_required
+@require_POST
+def order_allocate_backorder(request, pk):
+    """Reserve newly available stock for the order's backorder; go back to the page the button was on."""
+    order = _visible_order(request, pk)
+    back = request.POST.get("next") == "backorders"
+    try:
+        order = services.allocate_backorder(actor=request.user, order=order)
+    except DomainError as error:
+        report_domain_error(request, error)
+        logger.warning("Order %s: allocate_backorder failed for user %s: %s", order.pk, request.user.pk, error.code)
+    else:
+        if order.allocation.backordered:
+            messages.warning(request, _backorder_message(order, order.allocation))
+        else:
+            messages.success(
+                request,
+                _("Order %(number)s: %(reserved)s units reserved; nothing is backordered any more.")
+                % {"number": order.number, "reserved": order.allocation.reserved_quantity},
+            )
+    if back:
+        return redirect("sales:backorder_list")
+    return redirect("sales:order_detail", pk=order.pk)
+
+
+@login_required
+@require_POST
+def order_close_short(request, pk):
+    form = ReasonForm(request.POST, prefix="close_short")
+    return _transition(request, pk, "close_short", reason=form.reason_text())
+
+
+@role_required(*WAREHOUSE_ROLES)
+def backorder_list(request):
+    """Released and partially shipped orders with backordered units, oldest first, with each line's backorder."""
+    page_obj = paginate(request, selectors.backorder_list(request.user))
+    orders = list(page_obj.object_list)
+    lines = (
+        SalesOrderLine.objects.filter(order__in=[order.pk for order in orders])
+        .select_related("product")
+        .prefetch_related(Prefetch("allocations", queryset=Allocation.objects.order_by("pk")))
+        .order_by("pk")
+    )
+    by_order = {}
+    for line in lines:
+        by_order.setdefault(line.order_id, []).append(line)
+    for order in orders:
+        order.backordered_lines = [
+            line for line in selectors.attach_line_stock(order, by_order.get(order.pk, [])) if line.backordered_quantity
+        ]
+    page_obj.object_list = orders
+    return render(request, "sales/backorder_list.html", {"page_obj": page_obj})
 
 
 @login_required
@@ -360,6 +508,42 @@ def order_complete(request, pk):
 def order_cancel(request, pk):
     form = ReasonForm(request.POST, prefix="cancel")
     return _transition(request, pk, "cancel", reason=form.reason_text())
+
+
+@login_required
+@require_POST
+def order_reinstate(request, pk):
+    form = ReasonForm(request.POST, prefix="reinstate")
+    return _transition(request, pk, "reinstate", reason=form.reason_text())
+
+
+@role_required(*REVIEW_ROLES)
+def order_amend(request, pk):
+    """Change the quantities and prices of an approved or released order, or add lines, with the reason."""
+    order = _visible_order(request, pk)
+    if "amend" not in services.allowed_actions(order, request.user):
+        messages.error(
+            request,
+            _("Order %(number)s is %(status)s; only approved orders and orders released to logistics can be amended.")
+            % {"number": order.number, "status": order.get_status_display()},
+        )
+        return redirect("sales:order_detail", pk=order.pk)
+    if request.method == "POST":
+        amendment = OrderAmendment(order, request.POST)
+        if amendment.is_valid():
+            try:
+                amendments.amend_order(
+                    actor=request.user, order=order, lines=amendment.lines(), reason=amendment.reason_form.reason_text()
+                )
+            except DomainError as error:
+                logger.warning("Order %s: amend failed for user %s: %s", order.pk, request.user.pk, error.code)
+                _show_order_errors(amendment.reason_form, amendment.line_forms(), error)
+            else:
+                messages.success(request, _("Order %(number)s was amended.") % {"number": order.number})
+                return redirect("sales:order_detail", pk=order.pk)
+    else:
+        amendment = OrderAmendment(order)
+    return render(request, "sales/order_amend.html", {"order": order, "amendment": amendment})
 
 
 def _review_decision(request, pk, service, form_prefix, success_message):

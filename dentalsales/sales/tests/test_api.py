@@ -327,7 +327,7 @@ def test_approval_blocked_by_expired_qualification(api, rep, supervisor, stocked
     assert SalesOrder.objects.get(pk=order_id).status == OrderStatus.SUBMITTED
 
 
-def test_partial_ship_by_lines(api, rep, supervisor, logistics, customer, stocked_product):
+def test_partial_ship_by_lines(api, rep, supervisor, logistics, manager, customer, stocked_product):
     order = api(rep).post(
         "/api/v1/orders/",
         {"customer": customer.pk, "channel": "visit", "lines": [{"product": stocked_product.pk, "quantity": 10, "unit_price": "130"}]},
@@ -350,6 +350,11 @@ def test_partial_ship_by_lines(api, rep, supervisor, logistics, customer, stocke
     second = api(logistics).post(f"{order_url}/ship/", {"carrier": "京东物流"}, format="json")
     assert second.json()["lines"][0]["quantity"] == 6
     assert api(rep).get(order_url + "/").json()["status"] == "shipped"
+    undelivered = api(logistics).post(f"{order_url}/complete/")
+    assert undelivered.status_code == 409
+    assert first.json()["number"] in undelivered.json()["detail"]
+    assert second.json()["number"] in undelivered.json()["detail"]
+    f.deliver_shipments(SalesOrder.objects.get(pk=order["id"]), reviewer=manager, logistics=logistics)
     assert api(logistics).post(f"{order_url}/complete/").json()["status"] == "completed"
     assert StockLedgerEntry.objects.filter(reason="shipment").count() == 2
 

@@ -75,6 +75,9 @@ def perform(action, order, people):
     if action == "ship_part":
         return ship_order(carrier="顺丰速运", actor=people.logistics, order=order, quantities={order.lines.get().pk: 4})
     if action == "complete":
+        order.refresh_from_db()
+        if order.status == S.SHIPPED:
+            f.deliver_shipments(order, reviewer=people.manager, logistics=people.logistics)
         return complete_order(actor=people.logistics, order=order)
     if action == "cancel":
         return cancel_order(actor=people.manager, order=order, reason="Customer withdrew the order")
@@ -284,7 +287,9 @@ class TestRoles:
             ("logistics", S.APPROVED, ["release", "cancel"]),
             ("logistics", S.PARTIALLY_SHIPPED, ["ship"]),
             ("logistics", S.SHIPPED, ["complete"]),
-            ("manager", S.CANCELLED, []),
+            ("manager", S.CANCELLED, ["reinstate"]),
+            ("supervisor", S.APPROVED, ["cancel", "amend"]),
+            ("logistics", S.CANCELLED, []),
         ],
     )
     def test_allowed_actions(self, order, people, persona, status, actions):
@@ -422,6 +427,7 @@ class TestShip:
         second = ship_order(carrier="顺丰速运", actor=people.logistics, order=order)
         order.refresh_from_db()
         status_after_second = order.status
+        f.deliver_shipments(order, reviewer=people.manager, logistics=people.logistics)
         complete_order(actor=people.logistics, order=order)
         order.refresh_from_db()
 

@@ -357,7 +357,7 @@ def test_detail_shows_prices_but_never_standard_cost(client, rep, customer):
     assert "13%" in html
 
 
-def test_whole_flow_ends_with_a_linked_delivery_note(client, rep, supervisor, logistics, customer, stocked_product):
+def test_whole_flow_ends_with_a_linked_delivery_note(client, rep, supervisor, logistics, manager, customer, stocked_product):
     client.force_login(rep)
     token = client.get(reverse("sales:order_create")).context["form"]["token"].value()
     created = client.post(reverse("sales:order_create"), order_post_data(customer, [(stocked_product, 12, "")], token=token))
@@ -372,6 +372,7 @@ def test_whole_flow_ends_with_a_linked_delivery_note(client, rep, supervisor, lo
     client.post(reverse("sales:order_release", args=[order_pk]))
     client.post(reverse("sales:order_ship", args=[order_pk]), {"carrier": "京东物流", "waybill_number": "JD0001"})
     detail = client.get(detail_url)
+    f.deliver_shipments(Shipment.objects.get(order_id=order_pk).order, reviewer=manager, logistics=logistics)
     client.post(reverse("sales:order_complete", args=[order_pk]))
 
     shipment = Shipment.objects.get(order_id=order_pk)

@@ -11,8 +11,8 @@ from dentalsales.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, the user's groups, the row count and the page.
-ORDER_LIST_MAX_QUERIES = 6
+# Session, user, the user's groups, the row count, the page, the line counts and the shipment counts.
+ORDER_LIST_MAX_QUERIES = 7
 
 
 def make_orders(rep, count):
