@@ -1,16 +1,19 @@
 import datetime
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from dentalsales.catalog.models import Product
+from dentalsales.core.api import IDEMPOTENCY_HEADER, created_or_replayed, idempotency_key_from
 from dentalsales.core.api_fields import PassThroughIntegerField
+from dentalsales.core.errors import InvalidInput
 
 from . import selectors, services, shipping, stock_control
 from .models import (
@@ -28,7 +31,7 @@ from .models import (
     StockTransfer,
     Warehouse,
 )
-from .selectors import STOCK_CONTROL_ROLES, visible_shipments
+from .selectors import STOCK_CONTROL_ROLES, STOCK_PAGE_ROLES, visible_shipments
 
 
 class WarehouseSerializer(serializers.ModelSerializer):
@@ -44,17 +47,26 @@ class WarehouseViewSet(viewsets.ReadOnlyModelViewSet):
     search_fields = ["code", "name"]
 
 
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A key unique per receipt; a retried request with the same key returns the first receipt instead of receiving twice.",
+)
+
+
 class ReceiptSerializer(serializers.ModelSerializer):
-    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), write_only=True)
-    warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all())
-    lot_number = serializers.CharField(max_length=50, source="lot.lot_number")
-    production_date = serializers.DateField(write_only=True)
-    expiry_date = serializers.DateField(write_only=True)
-    quantity = PassThroughIntegerField()
-    product_id = serializers.IntegerField(source="lot.product_id", read_only=True)
-    lot = serializers.SerializerMethodField()
+    product = serializers.PrimaryKeyRelatedField(label=_lazy("product"), queryset=Product.objects.all(), write_only=True)
+    warehouse = serializers.PrimaryKeyRelatedField(label=_lazy("warehouse"), queryset=Warehouse.objects.all())
+    lot_number = serializers.CharField(label=_lazy("lot number"), max_length=50, source="lot.lot_number")
+    production_date = serializers.DateField(label=_lazy("production date"), write_only=True)
+    expiry_date = serializers.DateField(label=_lazy("expiry date"), write_only=True)
+    quantity = PassThroughIntegerField(label=_lazy("quantity"))
+    product_id = serializers.IntegerField(label=_lazy("product"), source="lot.product_id", read_only=True)
+    lot = serializers.SerializerMethodField(label=_lazy("lot"))
     inspection_result = serializers.CharField(
-        required=False, default=InspectionResult.ACCEPTED, help_text="accepted, rejected or quarantined"
+        label=_lazy("inspection result"), required=False, default=InspectionResult.ACCEPTED, help_text="accepted, rejected or quarantined"
     )
 
     class Meta:
@@ -76,27 +88,59 @@ class ReceiptSerializer(serializers.ModelSerializer):
             "status": lot.status,
         }
 
-    def create(self, validated_data):
-        from django.utils.translation import gettext as _
-
-        from dentalsales.core.errors import InvalidInput
-
-        validated_data["lot_number"] = validated_data.pop("lot")["lot_number"]
-        quantity = validated_data.pop("quantity")
+    def validate_quantity(self, quantity):
         if isinstance(quantity, str) and quantity.strip().isdecimal() and quantity.strip().isascii():
             quantity = int(quantity)
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise InvalidInput(
                 _("Quantity must be a whole number of at least 1, not “%(value)s”.") % {"value": quantity}, field="quantity"
             )
-        return services.receive_stock(actor=self.context["request"].user, quantity=quantity, **validated_data)
+        # Checked here too, so that a number beyond the database's integer range never reaches a query.
+        if quantity > services.MAX_RECEIPT_QUANTITY:
+            raise InvalidInput(
+                _("Quantity %(value)s is more than the %(max)s that one receipt may record; check the quantity or split the delivery.")
+                % {"value": quantity, "max": services.MAX_RECEIPT_QUANTITY},
+                field="quantity",
+            )
+        return quantity
+
+    def create(self, validated_data):
+        validated_data["lot_number"] = validated_data.pop("lot")["lot_number"]
+        return services.receive_stock(
+            actor=self.context["request"].user, idempotency_key=self.context.get("idempotency_key", ""), **validated_data
+        )
+
+
+class ReceiptReadPermission(BasePermission):
+    """Receipts show stock per lot, so only the roles of the stock page and stock control read them; the service checks who may receive."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if request.method == "POST":
+            return True
+        return user.has_role(*(STOCK_PAGE_ROLES | STOCK_CONTROL_ROLES))
 
 
 class ReceiptViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Goods received into stock; each receipt adds one stock ledger row."""
+    """Goods received into stock; each receipt adds one stock ledger row.
+
+    A POST with an ``Idempotency-Key`` header already used by the same user
+    returns the first receipt with status 200 instead of receiving again.
+    """
 
     serializer_class = ReceiptSerializer
     queryset = GoodsReceipt.objects.select_related("lot", "warehouse").order_by("-received_at", "-pk")
+    permission_classes = [IsAuthenticated, ReceiptReadPermission]
+
+    @extend_schema(parameters=[IDEMPOTENCY_PARAMETER])
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.context["idempotency_key"] = idempotency_key_from(request)
+        serializer.is_valid(raise_exception=True)
+        receipt = serializer.save()
+        return created_or_replayed(self.get_serializer(receipt).data, not receipt.replayed)
 
 
 class ShipmentLineSerializer(serializers.ModelSerializer):
@@ -104,18 +148,24 @@ class ShipmentLineSerializer(serializers.ModelSerializer):
         model = ShipmentLine
         fields = [
             "id", "order_line", "product", "product_name", "specification", "unit", "manufacturer", "registration_number",
-            "storage_conditions", "lot_number", "production_date", "expiry_date", "quantity", "warehouse",
+            "manufacturer_licence_number", "storage_conditions", "lot_number", "production_date", "expiry_date", "serial_numbers",
+            "quantity", "warehouse",
         ]
 
 
 class OutboundReviewLineSerializer(serializers.ModelSerializer):
+    reason = serializers.SerializerMethodField(label=_lazy("reason"), help_text="Why the line failed, in the request's language, with the reviewer's note.")
+
     class Meta:
         model = OutboundReviewLine
-        fields = ["shipment_line", "result", "confirmed_quantity", "scanned_code", "note"]
+        fields = ["shipment_line", "result", "confirmed_quantity", "scanned_code", "note", "finding", "reason"]
+
+    def get_reason(self, review_line) -> str:
+        return shipping.review_line_reason(review_line)
 
 
 class OutboundReviewSerializer(serializers.ModelSerializer):
-    reviewer = serializers.CharField(source="reviewer.display_name", read_only=True)
+    reviewer = serializers.CharField(label=_lazy("reviewer"), source="reviewer.display_name", read_only=True)
     lines = OutboundReviewLineSerializer(many=True, read_only=True)
 
     class Meta:
@@ -125,18 +175,18 @@ class OutboundReviewSerializer(serializers.ModelSerializer):
 
 class ShipmentSerializer(serializers.ModelSerializer):
     lines = ShipmentLineSerializer(many=True, read_only=True)
-    order_number = serializers.CharField(source="order.number", read_only=True)
-    delivery_note_url = serializers.SerializerMethodField()
+    order_number = serializers.CharField(label=_lazy("order number"), source="order.number", read_only=True)
+    delivery_note_url = serializers.SerializerMethodField(label=_lazy("accompanying delivery note"))
     reviews = OutboundReviewSerializer(many=True, read_only=True)
-    signed_receipt_url = serializers.SerializerMethodField()
-    picked_by = serializers.CharField(source="shipped_by.display_name", read_only=True)
+    signed_receipt_url = serializers.SerializerMethodField(label=_lazy("signed receipt"))
+    picked_by = serializers.CharField(label=_lazy("picked by"), source="shipped_by.display_name", read_only=True)
 
     class Meta:
         model = Shipment
         fields = [
             "id", "number", "order", "order_number", "customer", "delivery_address", "receiving_contact", "carrier",
             "waybill_number", "shipped_on", "lines", "delivery_note_url", "status", "picked_by", "dispatched_at",
-            "delivered_on", "signed_receipt_url", "reviews",
+            "delivered_on", "signed_receipt_url", "reviews", "delivery_note_prints", "cancelled_at", "cancellation_reason",
         ]
 
     def get_delivery_note_url(self, shipment) -> str:
@@ -147,32 +197,37 @@ class ShipmentSerializer(serializers.ModelSerializer):
 
 
 class ReviewLineInputSerializer(serializers.Serializer):
-    shipment_line = serializers.IntegerField()
-    result = serializers.CharField(required=False, default=ReviewLineResult.OK, help_text="ok, damaged, mislabelled, expired or unmatched")
-    quantity = PassThroughIntegerField(required=False, help_text="Units counted; default the picked quantity.")
-    scanned_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    shipment_line = serializers.IntegerField(label=_lazy("shipment line"))
+    result = serializers.CharField(label=_lazy("result"), required=False, default=ReviewLineResult.OK, help_text="ok, damaged, mislabelled, expired or unmatched")
+    quantity = PassThroughIntegerField(label=_lazy("counted quantity"), required=False, help_text="Units counted; default the picked quantity.")
+    scanned_code = serializers.CharField(label=_lazy("scanned code"), required=False, allow_blank=True, default="", max_length=200)
+    note = serializers.CharField(label=_lazy("note"), required=False, allow_blank=True, default="", max_length=200)
 
 
 class ReviewInputSerializer(serializers.Serializer):
-    lines = ReviewLineInputSerializer(many=True, help_text="One entry per shipment line, scanned or ticked.")
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    lines = ReviewLineInputSerializer(label=_lazy("lines"), many=True, help_text="One entry per shipment line, scanned or ticked.")
+    note = serializers.CharField(label=_lazy("note"), required=False, allow_blank=True, default="", max_length=300)
 
 
 class DispatchInputSerializer(serializers.Serializer):
-    carrier = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    waybill_number = serializers.CharField(required=False, allow_blank=True, max_length=60)
-    dispatched_on = serializers.DateField(required=False)
+    carrier = serializers.CharField(label=_lazy("carrier"), required=False, allow_blank=True, max_length=100)
+    waybill_number = serializers.CharField(label=_lazy("waybill number"), required=False, allow_blank=True, max_length=60)
+    dispatched_on = serializers.DateField(label=_lazy("dispatch date"), required=False)
 
 
 class DeliveryInputSerializer(serializers.Serializer):
     # Optional here so that the service's message names a missing receipt like the web form's.
-    signed_receipt = serializers.FileField(required=False, help_text="PDF, JPEG or PNG, at most 10 MB.")
-    delivered_on = serializers.DateField(required=False)
+    signed_receipt = serializers.FileField(label=_lazy("signed receipt"), required=False, help_text="PDF, JPEG or PNG, at most 10 MB.")
+    delivered_on = serializers.DateField(label=_lazy("delivery date"), required=False)
+
+
+class CancelPickingInputSerializer(serializers.Serializer):
+    # Optional here so that the service's message names a missing reason like the web form's.
+    reason = serializers.CharField(label=_lazy("reason for cancelling the picking"), required=False, allow_blank=True, default="", max_length=300)
 
 
 class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
-    """Shipments from picking to delivery; ``review``, ``dispatch`` and ``confirm-delivery`` move them on."""
+    """Shipments from picking to delivery; ``review``, ``dispatch`` and ``confirm-delivery`` move them on, ``cancel-picking`` puts them back into stock."""
 
     serializer_class = ShipmentSerializer
     filterset_fields = ["order", "customer", "status"]
@@ -181,7 +236,15 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
         return (
             visible_shipments(self.request.user)
             .select_related("order", "shipped_by")
-            .prefetch_related("lines", Prefetch("reviews", queryset=OutboundReview.objects.select_related("reviewer").prefetch_related("lines")))
+            .prefetch_related(
+                "lines",
+                Prefetch(
+                    "reviews",
+                    queryset=OutboundReview.objects.select_related("reviewer").prefetch_related(
+                        Prefetch("lines", queryset=OutboundReviewLine.objects.select_related("shipment_line__product"))
+                    ),
+                ),
+            )
             .order_by("-pk")
         )
 
@@ -222,6 +285,25 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return self._respond(shipment)
 
+    @extend_schema(request=CancelPickingInputSerializer)
+    @action(detail=True, methods=["post"], url_path="cancel-picking")
+    def cancel_picking(self, request, pk=None):
+        """Cancel a picked or reviewed shipment: its goods go back into stock and its reservations back to the order.
+
+        The response is the shipment plus ``backordered``: one entry per lot
+        that is now recalled, quarantined or expired, whose units the order
+        line keeps as backorder instead of a reservation.
+        """
+        shipment = self.get_object()
+        serializer = CancelPickingInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = shipping.cancel_picking(actor=request.user, shipment=shipment, reason=serializer.validated_data["reason"])
+        data = self.get_serializer(self.get_queryset().get(pk=shipment.pk)).data
+        data["backordered"] = [
+            {"lot_number": lot_number, "quantity": quantity, "reason": reason} for lot_number, quantity, reason in outcome.backordered
+        ]
+        return Response(data)
+
     @extend_schema(request={"multipart/form-data": DeliveryInputSerializer})
     @action(detail=True, methods=["post"], url_path="confirm-delivery", parser_classes=[MultiPartParser, FormParser])
     def confirm_delivery(self, request, pk=None):
@@ -247,10 +329,14 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
     warehouse_code = serializers.CharField(source="warehouse.code", read_only=True)
     lot_number = serializers.CharField(source="lot.lot_number", read_only=True)
     product = serializers.IntegerField(source="lot.product_id", read_only=True)
+    running_balance = serializers.IntegerField(read_only=True, help_text="Stock of the lot in the warehouse after this row.")
 
     class Meta:
         model = StockLedgerEntry
-        fields = ["id", "created_at", "warehouse", "warehouse_code", "product", "lot", "lot_number", "quantity", "reason", "reference"]
+        fields = [
+            "id", "created_at", "warehouse", "warehouse_code", "product", "lot", "lot_number", "quantity", "running_balance", "reason",
+            "reference",
+        ]
 
 
 class LedgerViewSet(viewsets.ReadOnlyModelViewSet):
@@ -262,25 +348,36 @@ class LedgerViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.ledger_entries(
+        date_from = _date_or_none(params.get("date_from"), "date_from")
+        date_to = _date_or_none(params.get("date_to"), "date_to")
+        if date_from and date_to and date_from > date_to:
+            raise InvalidInput(
+                _("The end date %(to)s is before the start date %(from)s; swap the dates.")
+                % {"to": date_to.isoformat(), "from": date_from.isoformat()},
+                field="date_to",
+            )
+        entries = selectors.ledger_entries(
             warehouse=_int_or_none(params.get("warehouse")),
             lot=_int_or_none(params.get("lot")),
             product=_int_or_none(params.get("product")),
             reason=params.get("reason", ""),
-            date_from=_date_or_none(params.get("date_from")),
-            date_to=_date_or_none(params.get("date_to")),
+            date_from=date_from,
+            date_to=date_to,
         )
+        return selectors.with_running_balance(entries)
 
 
 def _int_or_none(value):
     return int(value) if value and value.isdigit() else None
 
 
-def _date_or_none(value):
+def _date_or_none(value, field):
     try:
         return datetime.date.fromisoformat(value) if value else None
     except ValueError:
-        raise ValidationError({"date": [f"“{value}” is not a date in the form YYYY-MM-DD."]}) from None
+        raise InvalidInput(
+            _("%(field)s: “%(value)s” is not a date; use the form YYYY-MM-DD.") % {"field": field, "value": value}, field=field
+        ) from None
 
 
 class TransferSerializer(serializers.ModelSerializer):

@@ -10,10 +10,12 @@ from rest_framework.views import APIView
 
 from dentalsales.catalog.models import Product
 from dentalsales.core.errors import InvalidInput
+from dentalsales.core.timeutils import local_today
 
 from .models import Lot
+from .services import release_lot_from_quarantine
 from .trace import can_trace, find_lots, trace_shipments
-from .udi import gtin_lookup_keys, parse_gs1
+from .udi import UDI_MAX_LENGTH, gtin_lookup_keys, parse_gs1
 
 
 class LotSerializer(serializers.ModelSerializer):
@@ -47,8 +49,13 @@ class TraceRowSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
 
 
+class ReleaseInputSerializer(serializers.Serializer):
+    # Optional here so that the service's message names a missing reason like the web form's.
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
 class LotViewSet(viewsets.ReadOnlyModelViewSet):
-    """Lots of every product, readable by every signed-in user; ``trace`` is for the trace roles only.
+    """Lots of every product, readable by every signed-in user; ``trace`` is for the trace roles only, ``release`` for the quality officer and managers.
 
     Filters: ``product`` (id) and ``lot_number`` (part of the lot number,
     case-insensitive).
@@ -81,9 +88,19 @@ class LotViewSet(viewsets.ReadOnlyModelViewSet):
         lot = self.get_object()
         return Response(TraceRowSerializer(trace_shipments([lot.pk]), many=True).data)
 
+    @extend_schema(request=ReleaseInputSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        """Release a quarantined lot for sale again (quality officer or manager), with the reason for the decision."""
+        serializer = ReleaseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lot = release_lot_from_quarantine(actor=request.user, lot=self.get_object(), note=serializer.validated_data["reason"])
+        return Response(self.get_serializer(find_lots().get(pk=lot.pk)).data)
+
 
 class UdiParseRequestSerializer(serializers.Serializer):
-    barcode = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=500)
+    # The same limit as the UDI fields of the receiving and review forms and the stored UDI.
+    barcode = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=UDI_MAX_LENGTH)
     require_known_product = serializers.BooleanField(
         required=False, default=False, help_text="Answer 400 instead of product null when no product has the scanned UDI-DI."
     )
@@ -97,7 +114,8 @@ class UdiParseResponseSerializer(serializers.Serializer):
     serial_number = serializers.CharField(allow_null=True)
     other = serializers.DictField(child=serializers.CharField())
     product = serializers.DictField(allow_null=True, help_text="{id, sku, name, specification} of the product with this UDI-DI.")
-    message = serializers.CharField(help_text="Empty, or why product is null.")
+    message = serializers.CharField(help_text="Empty, or why product is null, or why the product cannot be received or sold.")
+    message_level = serializers.CharField(help_text="warning, or error when the product cannot be received or sold; empty without a message.")
 
 
 def match_product(gtin):
@@ -132,6 +150,14 @@ class UdiParseView(APIView):
                 raise InvalidInput(message, field="barcode", code="unknown_udi_di")
         elif not parsed["gtin"] and serializer.validated_data["require_known_product"]:
             raise InvalidInput(_("The barcode has no GTIN (AI 01), so the product is unknown."), field="barcode", code="unknown_udi_di")
+        message_level = "warning" if message else ""
+        today = local_today()
+        if product is not None and not product.registration_valid_on(today):
+            # Shown at scan time so that nobody unpacks goods the receipt will refuse; the service still checks.
+            message = _("The registration %(number)s of “%(product)s” expired on %(date)s; it cannot be received for sale or sold.") % {
+                "number": product.registration_number, "product": product, "date": product.registration_valid_until,
+            }
+            message_level = "error"
 
         body = {
             **parsed,
@@ -141,5 +167,6 @@ class UdiParseView(APIView):
             if product is None
             else {"id": product.pk, "sku": product.sku, "name": product.name, "specification": product.specification},
             "message": message,
+            "message_level": message_level,
         }
         return Response(body)

@@ -113,6 +113,7 @@ class LedgerReason(models.TextChoices):
     SCRAP = "scrap", _("Scrap")
     TRANSFER = "transfer", _("Transfer")
     STOCK_COUNT = "count", _("Stock count")
+    PICKING_CANCELLED = "picking_cancelled", _("Picking cancelled")
 
 
 class StockLedgerEntry(models.Model):
@@ -145,6 +146,7 @@ class ShipmentStatus(models.TextChoices):
     REVIEWED = "reviewed", _("Reviewed")
     DISPATCHED = "dispatched", _("Dispatched")
     DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Picking cancelled")
 
 
 class GoodsReceipt(models.Model):
@@ -162,12 +164,22 @@ class GoodsReceipt(models.Model):
         _("inspection result"), max_length=20, choices=InspectionResult.choices, default=InspectionResult.ACCEPTED
     )
     inspection_note = models.CharField(_("inspection note"), max_length=300, blank=True)
+    # The API's Idempotency-Key or the web form's token: a resent request
+    # with the same key returns this receipt instead of receiving twice.
+    idempotency_key = models.CharField(max_length=100, blank=True, default="", editable=False)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = _("goods receipt")
         verbose_name_plural = _("goods receipts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["received_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="unique_receipt_idempotency_key_per_user",
+            ),
+        ]
 
     def __str__(self):
         return self.number
@@ -233,6 +245,12 @@ class Shipment(models.Model):
     delivery_note_prints = models.PositiveIntegerField(
         _("delivery note prints"), default=0, help_text=_("Every print after the first is marked as a copy.")
     )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("picking cancelled by"), on_delete=models.PROTECT, related_name="+",
+        null=True, blank=True,
+    )
+    cancelled_at = models.DateTimeField(_("picking cancelled at"), null=True, blank=True)
+    cancellation_reason = models.CharField(_("reason for cancelling the picking"), max_length=300, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -263,10 +281,14 @@ class ShipmentLine(models.Model):
     unit = models.CharField(_("unit"), max_length=20)
     manufacturer = models.CharField(_("manufacturer"), max_length=200)
     registration_number = models.CharField(_("registration or record number"), max_length=60)
+    manufacturer_licence_number = models.CharField(_("manufacturer's production licence or record number"), max_length=60, blank=True)
     storage_conditions = models.CharField(_("storage conditions"), max_length=100, blank=True)
     lot_number = models.CharField(_("lot number"), max_length=50)
     production_date = models.DateField(_("production date"))
     expiry_date = models.DateField(_("expiry date"))
+    serial_numbers = models.TextField(
+        _("serial numbers"), blank=True, help_text=_("Serial numbers of the units picked from a serialised lot, separated by spaces.")
+    )
 
     class Meta:
         ordering = ["shipment", "id"]
@@ -287,6 +309,19 @@ class ReviewLineResult(models.TextChoices):
     MISLABELLED = "mislabelled", _("Mislabelled")
     EXPIRED = "expired", _("Expired or not available")
     UNMATCHED = "unmatched", _("Does not match the line")
+
+
+class ReviewFinding(models.TextChoices):
+    """Why a review line failed, kept as a code so that the reason reads in each reader's language."""
+
+    WRONG_PRODUCT = "wrong_product", _("Scanned code names another product")
+    WRONG_LOT = "wrong_lot", _("Scanned code names another lot")
+    WRONG_EXPIRY = "wrong_expiry", _("Scanned code names another expiry date")
+    SHORT = "short", _("Fewer units counted than picked")
+    LOT_RECALLED = "lot_recalled", _("Lot recalled")
+    LOT_QUARANTINED = "lot_quarantined", _("Lot quarantined")
+    LOT_EXPIRED = "lot_expired", _("Lot expired")
+    REPORTED = "reported", _("Reported by the reviewer")
 
 
 class OutboundReview(models.Model):
@@ -313,6 +348,10 @@ class OutboundReviewLine(models.Model):
         _("scanned code"), max_length=200, blank=True, help_text=_("Barcode read from the goods; empty when the line was ticked.")
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
+    finding = models.CharField(_("finding"), max_length=20, choices=ReviewFinding.choices, blank=True)
+    # True when the reviewer typed no note and ``note`` holds the generated reason, in the reviewer's language;
+    # screens then rebuild the reason from ``finding`` in the reader's language instead.
+    note_generated = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["review", "shipment_line_id"]

@@ -6,6 +6,7 @@ callers queue instead of deadlocking, and it writes one ledger row per
 change of stock on hand.
 """
 
+import dataclasses
 import logging
 from collections import defaultdict
 
@@ -32,6 +33,7 @@ from .models import (
     LotStatus,
     Shipment,
     ShipmentLine,
+    ShipmentStatus,
     StockBalance,
     StockLedgerEntry,
 )
@@ -39,6 +41,10 @@ from .udi import MalformedBarcode, parse_gs1
 
 
 logger = logging.getLogger(__name__)
+
+# The maximum number of units one goods receipt may record, as for order lines.
+# Larger numbers are typing errors, and the ledger's integer columns stay far from their limit.
+MAX_RECEIPT_QUANTITY = 100_000
 
 
 def _locked_balance(warehouse, lot):
@@ -51,7 +57,6 @@ def _locked_balance(warehouse, lot):
     return StockBalance.objects.select_for_update().get(warehouse=warehouse, lot=lot)
 
 
-@transaction.atomic
 def receive_stock(
     *,
     actor,
@@ -68,6 +73,7 @@ def receive_stock(
     udi="",
     inspection_result=InspectionResult.ACCEPTED,
     inspection_note="",
+    idempotency_key="",
 ):
     """Record a goods receipt with its receiving inspection; return the ``GoodsReceipt``.
 
@@ -86,16 +92,97 @@ def receive_stock(
     rejected, also refuses a lot already expired on that day, an expired
     registration, an inactive warehouse and a recalled lot.
     ``received_on`` (default: today) exists for entering past receipts,
-    such as stock taken over from an older system. Locks the lot's balance
-    row in the warehouse.
+    such as stock taken over from an older system.
+
+    Also refuses a quantity above ``MAX_RECEIPT_QUANTITY``, a serial number
+    with a quantity other than 1, a serial number already received for the
+    product (rejected receipts aside), and a UDI that lacks the product
+    identifier (AI 01) or whose product identifier, lot, dates or serial
+    number differ from the receipt's.
+
+    A second call by the same user with the same non-empty
+    ``idempotency_key`` (the web form's token or the API's
+    ``Idempotency-Key``) returns the first receipt with ``replayed`` set to
+    True and changes nothing; a key reused with other values raises
+    ``InvalidTransition``. Locks the product row (serial numbers), then the
+    lot's balance row in the warehouse.
     """
     if not actor.has_role(*WAREHOUSE_ROLES):
         raise NotPermitted(_("Only logistics can receive stock."))
+    idempotency_key = (idempotency_key or "").strip()
+    request_values = {
+        "product": getattr(product, "pk", product), "warehouse": getattr(warehouse, "pk", warehouse),
+        "lot_number": (lot_number or "").strip(), "quantity": quantity, "serial_number": (serial_number or "").strip(),
+    }
+    existing = _receipt_with_key(actor, idempotency_key)
+    if existing is not None:
+        return _check_receipt_replay(existing, request_values)
+    try:
+        with transaction.atomic():
+            receipt = _receive_stock(
+                actor=actor, product=product, warehouse=warehouse, lot_number=lot_number, production_date=production_date,
+                expiry_date=expiry_date, quantity=quantity, note=note, received_on=received_on, supplier=supplier,
+                serial_number=serial_number, udi=udi, inspection_result=inspection_result, inspection_note=inspection_note,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        # A concurrent request with the same key committed first.
+        existing = _receipt_with_key(actor, idempotency_key)
+        if existing is None:
+            raise
+        return _check_receipt_replay(existing, request_values)
+    receipt.replayed = False
+    return receipt
+
+
+def _receipt_with_key(actor, idempotency_key):
+    if not idempotency_key:
+        return None
+    receipt = GoodsReceipt.objects.select_related("lot", "lot__product", "warehouse").filter(
+        received_by=actor, idempotency_key=idempotency_key
+    ).first()
+    if receipt is not None:
+        receipt.replayed = True
+    return receipt
+
+
+def _check_receipt_replay(receipt, request_values):
+    """Return the stored ``receipt`` for a repeated key, or raise when the repeat asks for a different receipt."""
+    stored = {
+        "product": receipt.lot.product_id, "warehouse": receipt.warehouse_id, "lot_number": receipt.lot.lot_number,
+        "quantity": receipt.quantity, "serial_number": receipt.serial_number,
+    }
+    if stored != request_values:
+        raise InvalidTransition(
+            _("The Idempotency-Key “%(key)s” was already used for receipt %(number)s with different values; use a new key for a new receipt.")
+            % {"key": receipt.idempotency_key, "number": receipt.number},
+            code="idempotency_key_reused",
+        )
+    return receipt
+
+
+def _receive_stock(
+    *, actor, product, warehouse, lot_number, production_date, expiry_date, quantity, note, received_on, supplier, serial_number,
+    udi, inspection_result, inspection_note, idempotency_key,
+):
     lot_number = (lot_number or "").strip()
+    serial_number = (serial_number or "").strip()
     if not lot_number:
         raise InvalidInput(_("Enter the lot number."), field="lot_number")
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise InvalidInput(_("Quantity must be a whole number of at least 1, not “%(value)s”.") % {"value": quantity}, field="quantity")
+    if quantity > MAX_RECEIPT_QUANTITY:
+        raise InvalidInput(
+            _("Quantity %(value)s is more than the %(max)s that one receipt may record; check the quantity or split the delivery.")
+            % {"value": quantity, "max": MAX_RECEIPT_QUANTITY},
+            field="quantity",
+        )
+    if serial_number and quantity != 1:
+        raise InvalidInput(
+            _("Serial number %(serial)s identifies one unit, so the quantity must be 1, not %(value)s.")
+            % {"serial": serial_number, "value": quantity},
+            field="quantity",
+        )
     if expiry_date < production_date:
         raise InvalidInput(
             _("Expiry date %(expiry)s is before production date %(production)s.")
@@ -130,7 +217,12 @@ def receive_stock(
             % {"lot": lot_number, "product": other_product_lot.product},
             field="lot_number",
         )
-    _check_udi_matches(udi, product=product, lot_number=lot_number, expiry_date=expiry_date)
+    _check_udi_matches(
+        udi, product=product, lot_number=lot_number, production_date=production_date, expiry_date=expiry_date,
+        serial_number=serial_number,
+    )
+    if serial_number:
+        _check_serial_not_received(product, serial_number)
 
     lot, created = Lot.objects.get_or_create(
         product=product,
@@ -155,10 +247,11 @@ def receive_stock(
         received_by=actor,
         note=note,
         supplier=(supplier or "").strip(),
-        serial_number=(serial_number or "").strip(),
+        serial_number=serial_number,
         udi=(udi or "").strip(),
         inspection_result=inspection_result,
         inspection_note=inspection_note,
+        idempotency_key=idempotency_key,
     )
     if not for_sale:
         logger.info("Receipt %s of lot %s rejected at inspection", receipt.number, lot.pk)
@@ -193,8 +286,30 @@ def _check_receivable_for_sale(*, product, warehouse, expiry_date, received_on):
         )
 
 
-def _check_udi_matches(udi, *, product, lot_number, expiry_date):
-    """Raise ``InvalidInput`` when a scanned GS1 barcode names another product, lot or expiry date than the receipt."""
+def _check_serial_not_received(product, serial_number):
+    """Raise ``InvalidInput`` when the serial number was already received for the product; locks the product row.
+
+    The lock queues concurrent receipts of the same product, so two of them
+    cannot both find the serial number unused. Rejected goods went back to
+    the supplier, so their serial number may arrive again.
+    """
+    type(product).objects.select_for_update().filter(pk=product.pk).first()
+    previous = (
+        GoodsReceipt.objects.filter(lot__product=product, serial_number=serial_number)
+        .exclude(inspection_result=InspectionResult.REJECTED)
+        .order_by("pk")
+        .first()
+    )
+    if previous is not None:
+        raise InvalidInput(
+            _("Serial number %(serial)s of “%(product)s” was already received with receipt %(number)s.")
+            % {"serial": serial_number, "product": product, "number": previous.number},
+            field="serial_number",
+        )
+
+
+def _check_udi_matches(udi, *, product, lot_number, production_date, expiry_date, serial_number):
+    """Raise ``InvalidInput`` when a scanned GS1 barcode lacks AI 01 or names another product, lot, date or serial than the receipt."""
     udi = (udi or "").strip()
     if not udi:
         return
@@ -203,10 +318,16 @@ def _check_udi_matches(udi, *, product, lot_number, expiry_date):
     except MalformedBarcode as error:
         raise InvalidInput(_("UDI “%(value)s” is not a valid GS1 barcode: %(error)s") % {"value": udi, "error": error}, field="udi") from error
     gtin = values.get("gtin") or ""
+    if not gtin:
+        raise InvalidInput(
+            _("UDI “%(value)s” has no product identifier (AI 01); a UDI needs it. Scan the barcode with the GTIN or leave the UDI field empty.")
+            % {"value": udi},
+            field="udi",
+        )
     product_di = (getattr(product, "udi_di", "") or "").strip()
     if gtin and product_di and gtin.lstrip("0") != product_di.lstrip("0"):
         raise InvalidInput(
-            _("UDI “%(value)s” is for product identifier %(gtin)s, not for “%(product)s” (%(di)s).")
+            _("UDI “%(value)s” is for product identifier %(gtin)s, not for “%(product)s” (%(di)s). Choose the product with that UDI-DI, or clear the UDI field if the product was chosen by hand.")
             % {"value": udi, "gtin": gtin, "product": product, "di": product_di},
             field="udi",
         )
@@ -223,14 +344,31 @@ def _check_udi_matches(udi, *, product, lot_number, expiry_date):
             % {"value": udi, "scanned": scanned_expiry, "expiry": expiry_date},
             field="udi",
         )
+    scanned_production = values.get("production_date")
+    if scanned_production and str(scanned_production) != str(production_date):
+        raise InvalidInput(
+            _("UDI “%(value)s” carries production date %(scanned)s, not %(production)s.")
+            % {"value": udi, "scanned": scanned_production, "production": production_date},
+            field="udi",
+        )
+    scanned_serial = values.get("serial_number") or ""
+    if scanned_serial and scanned_serial != serial_number:
+        raise InvalidInput(
+            _("UDI “%(value)s” carries serial number %(scanned)s, not “%(serial)s”.")
+            % {"value": udi, "scanned": scanned_serial, "serial": serial_number},
+            field="udi",
+        )
 
 
 @transaction.atomic
 def release_lot_from_quarantine(*, actor, lot, note=""):
     """Make a quarantined lot available for allocation again after the quality officer's decision; return the lot.
 
-    Raises ``NotPermitted`` for anyone but a quality officer or manager and
-    ``InvalidTransition`` unless the lot is quarantined. Locks the lot row.
+    ``note`` is the reason for the decision; the lot's history keeps it
+    (first 100 characters) with the user. Raises ``NotPermitted`` for
+    anyone but a quality officer or manager, ``InvalidTransition`` unless
+    the lot is quarantined, and ``InvalidInput`` for a missing reason.
+    Locks the lot row.
     """
     if not actor.has_role(Role.QUALITY_OFFICER, Role.MANAGER):
         raise NotPermitted(_("Only the quality officer can release a lot from quarantine."))
@@ -239,9 +377,15 @@ def release_lot_from_quarantine(*, actor, lot, note=""):
         raise InvalidTransition(
             _("Lot %(lot)s is %(status)s, not quarantined.") % {"lot": lot.lot_number, "status": lot.get_status_display()}
         )
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("Give the reason for releasing lot %(lot)s from quarantine.") % {"lot": lot.lot_number}, field="reason")
+
     lot.status = LotStatus.AVAILABLE
+    lot._change_reason = note[:100]
+    lot._history_user = actor
     lot.save(update_fields=["status"])
-    logger.info("Lot %s released from quarantine by user %s: %s", lot.pk, actor.pk, note)
+    logger.info("Lot %s released from quarantine by user %s", lot.pk, actor.pk)
     return lot
 
 
@@ -256,16 +400,40 @@ def eligible_balances_query(product_ids, min_shelf_life_days, today=None):
     )
 
 
-def allocate_order(order):
-    """Reserve stock for every order line, first-expiry-first-out; return the new allocations.
+@dataclasses.dataclass
+class AllocationResult:
+    """Outcome of ``allocate_order``: the new reservations and, per order line id, the units still not reserved."""
+
+    allocations: list
+    backordered: dict
+
+    @property
+    def reserved_quantity(self):
+        return sum(allocation.quantity for allocation in self.allocations)
+
+    @property
+    def backordered_quantity(self):
+        return sum(self.backordered.values())
+
+
+def allocate_order(order, *, allow_partial=False):
+    """Reserve stock for every order line's unreserved units, first-expiry-first-out; return an ``AllocationResult``.
 
     Skips expired, quarantined and recalled lots and lots whose remaining
-    shelf life is below the customer's minimum. Ties on expiry go to the
-    lot received first. Raises ``InsufficientStock`` listing every short
-    line and changes nothing when any line cannot be covered in full.
-    The caller checks the order's state and runs this in its transaction.
+    shelf life is below the customer's minimum; a lot is valid through the
+    end of its expiry date in Asia/Shanghai. Ties on expiry go to the lot
+    received first. A line needs its unshipped units (ordered minus
+    shipped minus closed short) less what its open reservations already
+    cover, so calling this again reserves only what is still missing.
+
+    Without ``allow_partial`` it raises ``InsufficientStock`` listing every
+    short line and changes nothing when any line cannot be covered in
+    full. With it, it reserves what is eligible and returns the rest per
+    line in ``backordered``. The caller checks the order's state, holds
+    the order's row lock and runs this in its transaction. Locks the
+    eligible balance rows by primary key.
     """
-    lines = list(order.lines.select_related("product"))
+    lines = list(order.lines.select_related("product").prefetch_related("allocations").order_by("pk"))
     product_ids = sorted({line.product_id for line in lines})
     balances = list(
         eligible_balances_query(product_ids, order.customer.min_shelf_life_days)
@@ -281,6 +449,7 @@ def allocate_order(order):
 
     plan = []
     shortages = []
+    backordered = {}
     remaining_by_balance = {balance.pk: balance.available for balance in balances}
     for line in lines:
         needed = line.unshipped_quantity - sum(a.open_quantity for a in line.allocations.all())
@@ -293,11 +462,12 @@ def allocate_order(order):
                 remaining_by_balance[balance.pk] -= take
                 needed -= take
         if needed > 0:
+            backordered[line.pk] = needed
             shortages.append(
                 _("%(product)s: %(needed)s more %(unit)s needed than eligible stock")
                 % {"product": line.product, "needed": needed, "unit": line.product.unit}
             )
-    if shortages:
+    if shortages and not allow_partial:
         raise InsufficientStock(
             _("Not enough stock with the required shelf life (%(days)s days): %(lines)s.")
             % {"days": order.customer.min_shelf_life_days, "lines": join_reasons(shortages)}
@@ -308,7 +478,7 @@ def allocate_order(order):
         balance.reserved += quantity
         balance.save(update_fields=["reserved"])
         allocations.append(Allocation.objects.create(order_line=line, warehouse=balance.warehouse, lot=balance.lot, quantity=quantity))
-    return allocations
+    return AllocationResult(allocations=allocations, backordered=backordered)
 
 
 def release_reservations(order):
@@ -362,6 +532,52 @@ def _check_lots_shippable(allocations, quantity):
             )
 
 
+def _delivery_destination(order):
+    """Return (address, recipient and phone) for a shipment of ``order``, from the delivery address chosen on the order.
+
+    An order that names one of the customer's saved addresses ships there,
+    to that address's recipient, as long as the order's address text is
+    still the saved one (a later edit of the saved address must not move
+    an order already entered). Free text ships as typed, to the customer's
+    contact; an order without an address goes to the customer's address.
+    """
+    from dentalsales.sales.addresses import format_delivery_address
+
+    customer = order.customer
+    saved = order.customer_address
+    if saved is not None and order.delivery_address == format_delivery_address(saved):
+        address = " ".join(part for part in [saved.label, f"{saved.region.full_name}{saved.detail}", saved.postcode] if part)
+        return address[:300], " ".join(filter(None, [saved.recipient, saved.recipient_phone]))[:100]
+    contact = " ".join(filter(None, [customer.contact_name, customer.contact_phone]))[:100]
+    return (order.delivery_address or customer.address)[:300], contact
+
+
+def _serials_to_pick(lot, quantity, taken):
+    """Return up to ``quantity`` serial numbers of ``lot`` still in stock, first received first, and add them to ``taken``.
+
+    A lot is serialised when its accepted receipts carry serial numbers.
+    Serials on shipments that were not cancelled have left; ``taken`` holds
+    those given to earlier lines of the shipment being picked.
+    """
+    received = list(
+        GoodsReceipt.objects.filter(lot=lot)
+        .exclude(serial_number="")
+        .exclude(inspection_result=InspectionResult.REJECTED)
+        .order_by("received_at", "pk")
+        .values_list("serial_number", flat=True)
+    )
+    if not received:
+        return []
+    gone = set(taken[lot.pk])
+    for text in ShipmentLine.objects.filter(lot=lot).exclude(shipment__status=ShipmentStatus.CANCELLED).values_list(
+        "serial_numbers", flat=True
+    ):
+        gone.update(text.split())
+    chosen = [serial for serial in dict.fromkeys(received) if serial not in gone][:quantity]
+    taken[lot.pk].update(chosen)
+    return chosen
+
+
 def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_number="", warehouse=None):
     """Pick reserved stock of the order from one warehouse; return the ``Shipment`` with one line per order line and lot.
 
@@ -413,7 +629,14 @@ def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_numbe
         if line_id not in lines:
             raise InvalidInput(_("Order line %(value)s is not part of order %(order)s.") % {"value": line_id, "order": order.number}, field="lines")
         reserved = sum(a.open_quantity for a in open_by_line[line_id])
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0 or quantity > reserved:
+        if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity < 0:
+            # Not "more than reserved": the value itself is wrong, and 0 is how a line is held back.
+            raise InvalidInput(
+                _("Quantity %(value)s for order line %(line)s (“%(product)s”) is negative; enter the units to ship now, or 0 to hold the line back.")
+                % {"value": quantity, "line": line_id, "product": lines[line_id].product},
+                field="lines",
+            )
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity > reserved:
             raise InvalidInput(
                 _("Cannot ship %(value)s of “%(product)s”: %(reserved)s reserved.")
                 % {"value": quantity, "product": lines[line_id].product, "reserved": reserved},
@@ -429,18 +652,19 @@ def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_numbe
         (b.warehouse_id, b.lot_id): b
         for b in StockBalance.objects.select_for_update().filter(lot_id__in=lot_ids).order_by("pk")
     }
-    customer = order.customer
+    delivery_address, receiving_contact = _delivery_destination(order)
     shipment = Shipment.objects.create(
         number=next_document_number("SH"),
         order=order,
-        customer=customer,
-        delivery_address=order.delivery_address or customer.address,
-        receiving_contact=" ".join(filter(None, [customer.contact_name, customer.contact_phone])),
+        customer=order.customer,
+        delivery_address=delivery_address,
+        receiving_contact=receiving_contact,
         carrier=carrier,
         waybill_number=waybill_number,
         shipped_on=local_today(),
         shipped_by=actor,
     )
+    taken_serials = defaultdict(set)
     for line_id, quantity in quantities.items():
         line = lines[line_id]
         to_ship = int(quantity)
@@ -464,6 +688,7 @@ def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_numbe
                 created_by=actor,
             )
             product = line.product
+            serials = _serials_to_pick(allocation.lot, take, taken_serials)
             ShipmentLine.objects.create(
                 shipment=shipment,
                 order_line=line,
@@ -476,10 +701,12 @@ def ship_allocations(*, order, actor, carrier="", quantities=None, waybill_numbe
                 unit=product.unit,
                 manufacturer=product.manufacturer,
                 registration_number=product.registration_number,
+                manufacturer_licence_number=product.manufacturer_licence_number,
                 storage_conditions=product.storage_conditions,
                 lot_number=allocation.lot.lot_number,
                 production_date=allocation.lot.production_date,
                 expiry_date=allocation.lot.expiry_date,
+                serial_numbers=" ".join(serials),
             )
         line.shipped_quantity += int(quantity)
         line.save(update_fields=["shipped_quantity"])

@@ -1,40 +1,48 @@
-"""Writes on a shipment after picking: outbound review, dispatch, delivery confirmation and delivery note prints.
+"""Writes on a shipment after picking: outbound review, dispatch, delivery confirmation, cancelling the picking and delivery note prints.
 
-A shipment moves picked → reviewed → dispatched → delivered (``TRANSITIONS``).
-Its stock already left the warehouse balance at picking
-(``services.ship_allocations``), so these steps change no balance. Each
-step locks the shipment row first, so two people acting on one shipment
-at once queue and the second sees the new state.
+A shipment moves picked → reviewed → dispatched → delivered, and from
+picked or reviewed it may be cancelled (``TRANSITIONS``). Its stock already
+left the warehouse balance at picking (``services.ship_allocations``), so
+review, dispatch and delivery change no balance; cancelling the picking
+puts the goods back. Each step locks the shipment row first, so two
+people acting on one shipment at once queue and the second sees the new
+state.
 """
 
 import logging
+import dataclasses
+from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dentalsales.accounts.roles import WAREHOUSE_ROLES, Role
-from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted
+from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted, join_reasons
 from dentalsales.core.timeutils import local_today
 from dentalsales.notifications.services import notify, users_with_roles
 
 from .models import (
+    Allocation,
+    LedgerReason,
+    Lot,
+    LotStatus,
     OutboundReview,
     OutboundReviewLine,
+    ReviewFinding,
     ReviewLineResult,
     ReviewResult,
     Shipment,
     ShipmentStatus,
+    StockBalance,
+    StockLedgerEntry,
 )
 from .services import unavailable_lot_reason
 from .udi import MalformedBarcode, parse_gs1
 
 logger = logging.getLogger(__name__)
 
-# TODO: a picked shipment cannot yet be cancelled back into stock, so one whose lot is recalled, or
-# whose failed review cannot be fixed by swapping units of the same lot, stays picked for good.
 # Roles that may do the outbound review; the picker of the shipment never may.
 REVIEW_ROLES = WAREHOUSE_ROLES | {Role.QUALITY_OFFICER}
 # action: (states it may start from, roles allowed)
@@ -42,7 +50,11 @@ TRANSITIONS = {
     "review": ({ShipmentStatus.PICKED}, REVIEW_ROLES),
     "dispatch": ({ShipmentStatus.REVIEWED}, WAREHOUSE_ROLES),
     "confirm_delivery": ({ShipmentStatus.DISPATCHED}, WAREHOUSE_ROLES),
+    # Only before dispatch: once goods have left, they come back as a customer return.
+    "cancel_picking": ({ShipmentStatus.PICKED, ShipmentStatus.REVIEWED}, WAREHOUSE_ROLES),
 }
+# Roles that may print the delivery note as a document. Every user with access to the shipment may preview it.
+PRINT_ROLES = WAREHOUSE_ROLES
 SIGNED_RECEIPT_SIGNATURES = {
     ".pdf": (b"%PDF",),
     ".jpg": (b"\xff\xd8\xff",),
@@ -82,20 +94,96 @@ def _as_whole_number(value):
     return value
 
 
-def _scan_matches(code, line):
-    """Tell whether a scanned barcode names the line's lot (and product, when the barcode carries a GS1 DI)."""
+def _scan_mismatches(code, line, today=None):
+    """Return ``(finding, message)`` pairs for each way a scanned code differs from the line: product identifier, lot, expiry date.
+
+    A plain lot label equal to the line's lot matches. A GS1 string is
+    compared element by element, so the message names what differed rather
+    than blaming the lot for another product's barcode. Empty when the code
+    names the line.
+    """
     code = code.strip()
     if code == line.lot_number:
-        return True
+        return []
     try:
-        values = parse_gs1(code)
+        values = parse_gs1(code, today=today)
     except MalformedBarcode:
-        return False
-    if values.get("lot_number") != line.lot_number:
-        return False
+        return [(
+            ReviewFinding.WRONG_LOT,
+            _("Scanned “%(value)s” is neither lot %(lot)s nor a GS1 barcode naming it.") % {"value": code, "lot": line.lot_number},
+        )]
+    mismatches = []
     gtin = (values.get("gtin") or "").lstrip("0")
     product_di = (line.product.udi_di or "").lstrip("0")
-    return not (gtin and product_di and gtin != product_di)
+    if gtin and product_di and gtin != product_di:
+        mismatches.append((
+            ReviewFinding.WRONG_PRODUCT,
+            _("Scanned product identifier (UDI-DI) %(scanned)s is not %(expected)s of “%(product)s”.")
+            % {"scanned": values["gtin"], "expected": line.product.udi_di, "product": line.product_name},
+        ))
+    scanned_lot = values.get("lot_number")
+    if not scanned_lot:
+        mismatches.append((
+            ReviewFinding.WRONG_LOT,
+            _("Scanned “%(value)s” carries no lot number (AI 10); the line is lot %(lot)s.") % {"value": code, "lot": line.lot_number},
+        ))
+    elif scanned_lot != line.lot_number:
+        mismatches.append((
+            ReviewFinding.WRONG_LOT,
+            _("Scanned lot %(scanned)s is not lot %(lot)s of the line.") % {"scanned": scanned_lot, "lot": line.lot_number},
+        ))
+    scanned_expiry = values.get("expiry_date")
+    if scanned_expiry and scanned_expiry != line.expiry_date:
+        mismatches.append((
+            ReviewFinding.WRONG_EXPIRY,
+            _("Scanned expiry date %(scanned)s is not %(expiry)s of lot %(lot)s.")
+            % {"scanned": scanned_expiry.isoformat(), "expiry": line.expiry_date.isoformat(), "lot": line.lot_number},
+        ))
+    return mismatches
+
+
+def _lot_finding(lot, today):
+    if lot.status == LotStatus.RECALLED:
+        return ReviewFinding.LOT_RECALLED
+    if lot.status == LotStatus.QUARANTINED:
+        return ReviewFinding.LOT_QUARANTINED
+    if unavailable_lot_reason(lot, today):
+        return ReviewFinding.LOT_EXPIRED
+    return ""
+
+
+def _finding_sentence(finding, review_line):
+    """Return the generated reason for ``finding`` in the active language, from what the review line stored."""
+    line = review_line.shipment_line
+    if finding in (ReviewFinding.WRONG_PRODUCT, ReviewFinding.WRONG_LOT, ReviewFinding.WRONG_EXPIRY):
+        sentences = [message for _finding, message in _scan_mismatches(review_line.scanned_code, line)]
+        return " ".join(sentences) or review_line.get_finding_display()
+    if finding == ReviewFinding.SHORT:
+        return _("Counted %(counted)s of %(picked)s picked.") % {"counted": review_line.confirmed_quantity, "picked": line.quantity}
+    if finding == ReviewFinding.LOT_RECALLED:
+        return _("Lot %(lot)s is recalled.") % {"lot": line.lot_number}
+    if finding == ReviewFinding.LOT_QUARANTINED:
+        return _("Lot %(lot)s is quarantined.") % {"lot": line.lot_number}
+    if finding == ReviewFinding.LOT_EXPIRED:
+        return _("Lot %(lot)s expired on %(date)s.") % {"lot": line.lot_number, "date": line.expiry_date}
+    if finding == ReviewFinding.REPORTED:
+        return _("Marked “%(result)s” by the reviewer.") % {"result": review_line.get_result_display()}
+    return ""
+
+
+def review_line_reason(review_line):
+    """Return why a review line failed, in the reader's language, followed by the reviewer's own note; "" for a matching line without a note.
+
+    The reason is built from the stored finding code, the scanned code and
+    the counted quantity, so it is never empty for a failed line and reads
+    in whichever language the page is shown in.
+    """
+    typed = "" if review_line.note_generated else review_line.note
+    if review_line.finding == ReviewFinding.REPORTED and typed:
+        # The reviewer's own words say more than the generated "marked damaged".
+        return _("%(result)s: %(note)s") % {"result": review_line.get_result_display(), "note": typed}
+    sentence = _finding_sentence(review_line.finding, review_line) if review_line.finding else ""
+    return " ".join(part for part in (sentence, typed) if part)
 
 
 @transaction.atomic
@@ -106,11 +194,13 @@ def review_shipment(*, actor, shipment, lines, note=""):
     ``ReviewLineResult``, default ``ok``), ``quantity`` (units counted,
     default the picked quantity) and optionally ``scanned_code`` and
     ``note``. The review passes only when every line is ``ok``: a scanned
-    code that names another lot or product makes the line ``unmatched``, a
-    recalled, quarantined or expired lot makes it ``expired``, and fewer
-    units than picked make it ``unmatched``. A passed review moves the
-    shipment to ``reviewed``; a failed one is kept and the shipment stays
-    ``picked`` for another review.
+    code that names another product, lot or expiry date makes the line
+    ``unmatched``, a recalled, quarantined or expired lot makes it
+    ``expired``, and fewer units than picked make it ``unmatched``. Every
+    failing line keeps a ``finding`` code, from which
+    ``review_line_reason`` builds its reason; the reviewer's typed note is
+    kept beside it. A passed review moves the shipment to ``reviewed``; a
+    failed one is kept and the shipment stays ``picked`` for another review.
 
     Raises ``NotPermitted`` for the picker of the shipment and for roles
     other than logistics, managers and the quality officer,
@@ -154,18 +244,22 @@ def review_shipment(*, actor, shipment, lines, note=""):
                 % {"picked": line.quantity, "value": entry.get("quantity")}
             ]
             continue
-        scanned_code = (entry.get("scanned_code") or "").strip()
-        line_note = (entry.get("note") or "").strip()
-        lot_problem = unavailable_lot_reason(line.lot, today)
-        if lot_problem:
-            result, line_note = ReviewLineResult.EXPIRED, lot_problem
-        elif result == ReviewLineResult.OK and scanned_code and not _scan_matches(scanned_code, line):
-            result = ReviewLineResult.UNMATCHED
-            line_note = _("Scanned “%(value)s” does not match lot %(lot)s.") % {"value": scanned_code, "lot": line.lot_number}
-        elif result == ReviewLineResult.OK and quantity < line.quantity:
-            result = ReviewLineResult.UNMATCHED
-            line_note = _("Counted %(counted)s of %(picked)s picked.") % {"counted": quantity, "picked": line.quantity}
-        findings.append((line, result, quantity, scanned_code, line_note[:200]))
+        scanned_code = (entry.get("scanned_code") or "").strip()[:200]
+        line_note = (entry.get("note") or "").strip()[:200]
+        finding = _lot_finding(line.lot, today)
+        mismatches = _scan_mismatches(scanned_code, line, today) if scanned_code and not finding else []
+        if finding:
+            result = ReviewLineResult.EXPIRED
+        elif mismatches:
+            # A wrong barcode fails the line whatever was chosen; a reviewer's finding such as damaged stays.
+            finding = mismatches[0][0]
+            if result == ReviewLineResult.OK:
+                result = ReviewLineResult.UNMATCHED
+        elif quantity < line.quantity and result in (ReviewLineResult.OK, ReviewLineResult.UNMATCHED):
+            result, finding = ReviewLineResult.UNMATCHED, ReviewFinding.SHORT
+        elif result != ReviewLineResult.OK:
+            finding = ReviewFinding.REPORTED
+        findings.append((line, result, quantity, scanned_code, line_note, finding))
     if errors:
         raise InvalidInput(field_errors=errors)
 
@@ -176,12 +270,19 @@ def review_shipment(*, actor, shipment, lines, note=""):
         result=ReviewResult.PASSED if passed else ReviewResult.FAILED,
         note=(note or "").strip()[:300],
     )
-    OutboundReviewLine.objects.bulk_create(
+    review_lines = [
         OutboundReviewLine(
-            review=review, shipment_line=line, result=result, confirmed_quantity=quantity, scanned_code=code[:200], note=line_note
+            review=review, shipment_line=line, result=result, confirmed_quantity=quantity, scanned_code=code,
+            note=line_note, finding=finding,
         )
-        for line, result, quantity, code, line_note in findings
-    )
+        for line, result, quantity, code, line_note, finding in findings
+    ]
+    for review_line in review_lines:
+        if review_line.finding and not review_line.note:
+            # Every failed line keeps a readable reason, also for readers of the API or the admin.
+            review_line.note = review_line_reason(review_line)[:200]
+            review_line.note_generated = True
+    OutboundReviewLine.objects.bulk_create(review_lines)
     if passed:
         shipment.status = ShipmentStatus.REVIEWED
         shipment.save(update_fields=["status"])
@@ -312,9 +413,175 @@ def confirm_delivery(*, actor, shipment, signed_receipt, delivered_on=None):
     return shipment
 
 
-def record_delivery_note_print(shipment):
-    """Count one print of the shipment's delivery note; return True when it is a reprint, to be marked as a copy (副本)."""
-    with transaction.atomic():
-        Shipment.objects.filter(pk=shipment.pk).update(delivery_note_prints=F("delivery_note_prints") + 1)
-        prints = Shipment.objects.filter(pk=shipment.pk).values_list("delivery_note_prints", flat=True).get()
-    return prints > 1
+@transaction.atomic
+def print_delivery_note(*, actor, shipment):
+    """Record one print of the shipment's accompanying delivery note; return its print number.
+
+    Print 1 is the original and every later print is a copy (副本).
+    Opening the note to look at it is a preview and is not counted. Raises
+    ``NotPermitted`` for roles other than logistics, managers and
+    administrators and ``InvalidTransition`` for a shipment whose picking
+    was cancelled. Locks the shipment row, so two prints at once get
+    numbers 1 and 2.
+    """
+    if not actor.has_role(*PRINT_ROLES):
+        raise NotPermitted(_("Only logistics can print the accompanying delivery note."))
+    shipment = Shipment.objects.select_for_update(of=("self",)).get(pk=shipment.pk)
+    if shipment.status == ShipmentStatus.CANCELLED:
+        raise InvalidTransition(
+            _("The picking of shipment %(number)s was cancelled; its delivery note cannot be printed.") % {"number": shipment.number}
+        )
+    shipment.delivery_note_prints += 1
+    # save() rather than update(), so that the shipment's history records who printed.
+    shipment._history_user = actor
+    shipment.save(update_fields=["delivery_note_prints"])
+    logger.info("Shipment %s delivery note print %s by user %s", shipment.pk, shipment.delivery_note_prints, actor.pk)
+    return shipment.delivery_note_prints
+
+
+@dataclasses.dataclass
+class PickingCancellation:
+    """Outcome of ``cancel_picking``: the cancelled shipment and where its units went."""
+
+    shipment: Shipment
+    restocked: int = 0
+    reserved_again: int = 0
+    # (lot number, quantity, why the lot may not be reserved) for units the order lines now lack.
+    backordered: list = dataclasses.field(default_factory=list)
+
+
+@transaction.atomic
+def cancel_picking(*, actor, shipment, reason):
+    """Cancel a picked or reviewed shipment before dispatch and put its goods back into stock; return a ``PickingCancellation``.
+
+    Every picked quantity goes back on hand in its lot and warehouse, with
+    a ledger row (reason ``picking_cancelled``). Its reservation goes back
+    to the order line while the lot may still be allocated. Units of a lot
+    that is now recalled, quarantined or expired stay unreserved, and
+    their order line keeps them as backorder. The order lines' shipped
+    quantities go down by what was picked, and the order goes back to
+    released, or stays partially shipped while another shipment holds
+    goods of it, with a status change naming the shipment. The shipment
+    is kept, with status ``cancelled``, the reason and who cancelled it.
+
+    Raises ``NotPermitted`` for roles other than logistics, managers and
+    administrators, ``InvalidTransition`` for a shipment that was
+    dispatched, delivered or already cancelled and for an order that is
+    not shipped or partially shipped, and ``InvalidInput`` for a missing
+    reason. Locks the shipment, then its lots, then the order, then the
+    lots' balance rows, each set by primary key: recalls lock lots before
+    orders too, and sales transitions lock the order before balances.
+    """
+    from dentalsales.sales.models import OrderStatus, OrderStatusChange, SalesOrder
+
+    shipment = _lock_shipment(shipment, actor, "cancel_picking")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for cancelling the picking."), field="reason")
+    lines = list(shipment.lines.order_by("pk"))
+    lots = {lot.pk: lot for lot in Lot.objects.select_for_update().filter(pk__in={line.lot_id for line in lines}).order_by("pk")}
+    order = SalesOrder.objects.select_for_update(of=("self",)).get(pk=shipment.order_id)
+    if order.status not in (OrderStatus.SHIPPED, OrderStatus.PARTIALLY_SHIPPED):
+        raise InvalidTransition(
+            _("Order %(order)s is %(status)s; the picking of shipment %(number)s cannot be cancelled.")
+            % {"order": order.number, "status": order.get_status_display(), "number": shipment.number}
+        )
+    balances = {
+        (balance.warehouse_id, balance.lot_id): balance
+        for balance in StockBalance.objects.select_for_update().filter(lot_id__in=lots.keys()).order_by("pk")
+    }
+
+    outcome = PickingCancellation(shipment=shipment)
+    _put_back_picked_lines(shipment, lines, lots, balances, order, actor, outcome)
+
+    order_lines = list(order.lines.all())
+    to_status = OrderStatus.PARTIALLY_SHIPPED if any(line.shipped_quantity > 0 for line in order_lines) else OrderStatus.RELEASED
+    OrderStatusChange.objects.create(
+        order=order,
+        from_status=order.status,
+        to_status=to_status,
+        actor=actor,
+        reason=_("Picking of shipment %(number)s cancelled: %(reason)s") % {"number": shipment.number, "reason": reason},
+    )
+    order.status = to_status
+    order.save()
+
+    shipment.status = ShipmentStatus.CANCELLED
+    shipment.cancelled_by = actor
+    shipment.cancelled_at = timezone.now()
+    shipment.cancellation_reason = reason[:300]
+    shipment._history_user = actor
+    shipment.save(update_fields=["status", "cancelled_by", "cancelled_at", "cancellation_reason"])
+    _notify_picking_cancelled(shipment, order, outcome)
+    logger.info(
+        "Shipment %s picking cancelled by user %s: %s units back in stock, %s reserved again, %s backordered",
+        shipment.pk, actor.pk, outcome.restocked, outcome.reserved_again, sum(quantity for _lot, quantity, _why in outcome.backordered),
+    )
+    return outcome
+
+
+def _put_back_picked_lines(shipment, lines, lots, balances, order, actor, outcome):
+    """Book each picked line back into stock and onto its allocations; the caller holds every lock."""
+    today = local_today()
+    allocations = defaultdict(list)
+    for allocation in Allocation.objects.filter(order_line__order=order, shipped_quantity__gt=0).order_by("-pk"):
+        allocations[(allocation.order_line_id, allocation.warehouse_id, allocation.lot_id)].append(allocation)
+    order_lines = {line.pk: line for line in order.lines.all()}
+    for line in lines:
+        lot = lots[line.lot_id]
+        blocked_reason = unavailable_lot_reason(lot, today)
+        balance = balances[(line.warehouse_id, line.lot_id)]
+        balance.on_hand += line.quantity
+        if not blocked_reason:
+            balance.reserved += line.quantity
+        balance.save(update_fields=["on_hand", "reserved"])
+        StockLedgerEntry.objects.create(
+            warehouse_id=line.warehouse_id,
+            lot=lot,
+            quantity=line.quantity,
+            reason=LedgerReason.PICKING_CANCELLED,
+            reference=shipment.number,
+            created_by=actor,
+        )
+
+        remaining = line.quantity
+        for allocation in allocations[(line.order_line_id, line.warehouse_id, line.lot_id)]:
+            take = min(remaining, allocation.shipped_quantity)
+            if take <= 0:
+                continue
+            allocation.shipped_quantity -= take
+            if blocked_reason:
+                # Closed rather than reopened, so that nothing ships from this lot for the order.
+                allocation.released_quantity += take
+            allocation.save(update_fields=["shipped_quantity", "released_quantity"])
+            remaining -= take
+        order_line = order_lines[line.order_line_id]
+        order_line.shipped_quantity -= line.quantity
+        order_line.save(update_fields=["shipped_quantity"])
+
+        outcome.restocked += line.quantity
+        if blocked_reason:
+            outcome.backordered.append((line.lot_number, line.quantity, blocked_reason))
+        else:
+            outcome.reserved_again += line.quantity
+
+
+def _notify_picking_cancelled(shipment, order, outcome):
+    owner = order.owner
+    title = _("The picking of shipment %(number)s of order %(order)s was cancelled") % {"number": shipment.number, "order": order.number}
+    body = shipment.cancellation_reason
+    if outcome.backordered:
+        body += " " + backorder_message(outcome)
+    link = reverse("sales:order_detail", args=[order.pk])
+    transaction.on_commit(lambda: notify([owner], title=title, body=body, link=link, category="shipment"))
+
+
+def backorder_message(outcome):
+    """Return a sentence naming the units that went back to stock without their reservation, or "" when there are none."""
+    if not outcome.backordered:
+        return ""
+    parts = [
+        _("%(quantity)s of lot %(lot)s (%(reason)s)") % {"quantity": quantity, "lot": lot_number, "reason": why.rstrip(".。")}
+        for lot_number, quantity, why in outcome.backordered
+    ]
+    return _("Not reserved again, now backorder on the order: %(lots)s.") % {"lots": join_reasons(parts)}

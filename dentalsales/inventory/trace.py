@@ -2,19 +2,28 @@
 
 The trace reads ``ShipmentLine`` rather than allocations, because a shipment
 line is the record of goods that left the warehouse, with the lot number
-and dates copied on the day of shipping. Every function here runs a fixed
-number of queries whatever the number of rows.
+and dates copied on the day of shipping. A customer has received a lot only
+once the shipment is dispatched (or delivered): ``SHIPPED_STATUSES`` is the
+one rule for the recall's customer list, its export and the trace API.
+Picked or reviewed shipments are still in the warehouse and are listed apart
+(``trace_shipments(..., in_warehouse=True)``), because cancelling the picking
+puts their goods back. Every function here runs a fixed number of queries
+whatever the number of rows.
 """
 
 from django.db.models import Count, Max, Min, Sum
 
 from dentalsales.accounts.roles import Role
 
-from .models import Lot, ShipmentLine
+from .models import Lot, ShipmentLine, ShipmentStatus
 
 # Roles that may see who received a lot: the quality officer, who runs
 # recalls, logistics, who ships and takes goods back, and management.
 TRACE_ROLES = frozenset({Role.QUALITY_OFFICER, Role.LOGISTICS, Role.MANAGER, Role.ADMINISTRATOR})
+# Shipments whose goods have left the warehouse and reached, or are on the way to, the customer.
+SHIPPED_STATUSES = (ShipmentStatus.DISPATCHED, ShipmentStatus.DELIVERED)
+# Shipments picked from stock but not dispatched: the goods are still in the warehouse.
+IN_WAREHOUSE_STATUSES = (ShipmentStatus.PICKED, ShipmentStatus.REVIEWED)
 
 
 def can_trace(user):
@@ -32,19 +41,20 @@ def find_lots(*, product=None, lot_number=""):
     return queryset.order_by("product__sku", "expiry_date", "lot_number")
 
 
-def trace_shipments(lot_ids):
+def trace_shipments(lot_ids, *, in_warehouse=False):
     """Return one row per shipment and lot that shipped any of ``lot_ids``, oldest first.
 
     Each row is a dict with the customer (id, code, name, receiving contact
     and phone, delivery address as shipped), the shipment (id, number,
     date, status, order number), the lot (id, number) and the quantity.
-    Shipments still in the warehouse (picked or reviewed) are included,
-    because their goods are already out of stock and promised to the
-    customer.
-    One query, whatever the number of rows.
+    Only dispatched and delivered shipments count as shipped. With
+    ``in_warehouse`` the rows are instead the picked or reviewed shipments,
+    whose goods have not left yet. Shipments whose picking was cancelled
+    are never listed. One query, whatever the number of rows.
     """
+    statuses = IN_WAREHOUSE_STATUSES if in_warehouse else SHIPPED_STATUSES
     rows = (
-        ShipmentLine.objects.filter(lot_id__in=list(lot_ids))
+        ShipmentLine.objects.filter(lot_id__in=list(lot_ids), shipment__status__in=statuses)
         .values(
             "shipment_id",
             "shipment__number",
@@ -90,10 +100,10 @@ def trace_customers(lot_ids):
     """Return one row per customer that received any of ``lot_ids``: quantity, shipment count and first and last date.
 
     One query; used to build a recall's affected-customer list. Counts
-    shipments in every status, like ``trace_shipments``.
+    dispatched and delivered shipments only, like ``trace_shipments``.
     """
     rows = (
-        ShipmentLine.objects.filter(lot_id__in=list(lot_ids))
+        ShipmentLine.objects.filter(lot_id__in=list(lot_ids), shipment__status__in=SHIPPED_STATUSES)
         .values(
             "shipment__customer_id",
             "shipment__customer__name",

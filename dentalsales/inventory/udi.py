@@ -38,6 +38,9 @@ from django.utils.translation import gettext as _
 from dentalsales.core.errors import InvalidInput
 from dentalsales.core.timeutils import local_today
 
+# The longest barcode text accepted anywhere (parse API, receiving form, stored UDI): a full UDI
+# label with AIs 01, 11, 17, 10 and 21 is under 70 characters, so 200 leaves room for extra AIs.
+UDI_MAX_LENGTH = 200
 GROUP_SEPARATOR = "\x1d"
 # Text forms of FNC1 that keyboard wedges send in place of ASCII 29.
 GROUP_SEPARATOR_ALIASES = ("<GS>", "<gs>", "{GS}", "\\x1d")

@@ -1,19 +1,20 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from dentalsales.accounts.roles import WAREHOUSE_ROLES
+from dentalsales.accounts.roles import WAREHOUSE_ROLES, Role
 from dentalsales.accounts.views import role_required
 from dentalsales.core.errors import DomainError
 from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.timeutils import local_today, remaining_shelf_life_days
-from dentalsales.core.views import add_domain_error, paginate
+from dentalsales.core.views import add_domain_error, paginate, report_domain_error
 
 from . import selectors, services, shipping, stock_control
 from .forms import (
@@ -21,6 +22,7 @@ from .forms import (
     DeliveryForm,
     DispatchForm,
     LedgerFilterForm,
+    ReasonForm,
     ReceiveForm,
     ReviewLineFormSet,
     ShipmentFilterForm,
@@ -31,6 +33,9 @@ from .forms import (
 )
 from .models import (
     InspectionResult,
+    Lot,
+    LotStatus,
+    OutboundReviewLine,
     ReviewLineResult,
     ReviewResult,
     StockBalance,
@@ -52,6 +57,13 @@ def _expiry_state(expiry_date, today):
     return ""
 
 
+def _stock_status_label(balance):
+    """Return the status to show for a balance: quarantined for stock in the quarantine warehouse, else the lot's."""
+    if balance.in_quarantine and balance.lot.status == LotStatus.AVAILABLE:
+        return pgettext("stock status", "Quarantined")
+    return balance.lot.effective_status_label
+
+
 def _export_stock(balances):
     headers = [
         _("Product"), _("SKU"), _("Model / specification"), _("Lot number"), _("Production date"), _("Expiry date"),
@@ -61,14 +73,14 @@ def _export_stock(balances):
         [
             balance.lot.product.name, balance.lot.product.sku, balance.lot.product.specification, balance.lot.lot_number,
             balance.lot.production_date, balance.lot.expiry_date, balance.warehouse.name, balance.on_hand,
-            balance.reserved, balance.sellable_quantity, balance.lot.product.unit, balance.lot.effective_status_label,
+            balance.reserved, balance.available_quantity, balance.lot.product.unit, _stock_status_label(balance),
         ]
         for balance in balances
     ]
     return xlsx_response("stock", _("Stock"), headers, rows)
 
 
-@login_required
+@role_required(*selectors.STOCK_PAGE_ROLES)
 def stock_list(request):
     form = StockFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
@@ -90,11 +102,16 @@ def stock_list(request):
 def receive(request):
     form = ReceiveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        token = data.pop("token", "")
         try:
-            receipt = services.receive_stock(actor=request.user, **form.cleaned_data)
+            receipt = services.receive_stock(actor=request.user, idempotency_key=token, **data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
+            if receipt.replayed:
+                messages.info(request, _("This form was already sent; receipt %(number)s was recorded then.") % {"number": receipt.number})
+                return redirect("inventory:receive")
             params = {
                 "number": receipt.number,
                 "quantity": receipt.quantity,
@@ -108,9 +125,13 @@ def receive(request):
                 text = _("Receipt %(number)s: %(quantity)s %(unit)s of “%(product)s”, lot %(lot)s, rejected; no stock was added.")
             elif receipt.inspection_result == InspectionResult.QUARANTINED:
                 text = _("Receipt %(number)s: %(quantity)s %(unit)s of “%(product)s”, lot %(lot)s, received into %(warehouse)s and quarantined; it cannot be sold until released.")
+            elif receipt.lot.status == LotStatus.QUARANTINED:
+                # Accepted goods join the lot's stock, and a quarantined lot stays blocked until the quality officer releases it.
+                text = _("Receipt %(number)s: %(quantity)s %(unit)s of “%(product)s”, lot %(lot)s, received into %(warehouse)s. The lot is quarantined, so these goods are quarantined too and cannot be sold until the quality officer releases the lot.")
             else:
                 text = _("Receipt %(number)s: %(quantity)s %(unit)s of “%(product)s”, lot %(lot)s, received into %(warehouse)s.")
-            level = messages.SUCCESS if receipt.inspection_result == InspectionResult.ACCEPTED else messages.WARNING
+            accepted_for_sale = receipt.inspection_result == InspectionResult.ACCEPTED and receipt.lot.status == LotStatus.AVAILABLE
+            level = messages.SUCCESS if accepted_for_sale else messages.WARNING
             messages.add_message(request, level, text % params)
             return redirect("inventory:receive")
     return render(request, "inventory/receive.html", {"form": form})
@@ -167,9 +188,35 @@ def _review_formset(lines, data=None):
     return formset
 
 
+def _reviews_with_reasons(shipment):
+    """Return the shipment's reviews, newest first, each with ``line_reasons``: (line, reason) for every line that did not match."""
+    reviews = list(
+        shipment.reviews.select_related("reviewer")
+        .prefetch_related(Prefetch("lines", queryset=OutboundReviewLine.objects.select_related("shipment_line__product").order_by("shipment_line_id")))
+        .order_by("-reviewed_at", "-pk")
+    )
+    for review in reviews:
+        review.line_reasons = [
+            (review_line.shipment_line, shipping.review_line_reason(review_line) or review_line.get_result_display())
+            for review_line in review.lines.all()
+            if review_line.result != ReviewLineResult.OK
+        ]
+    return reviews
+
+
+def _mark_failed_lines(formset, review):
+    """Put each failed line's reason on its row of the review form, so the reviewer sees what to fix."""
+    reasons = dict(review.line_reasons)
+    for form in formset.forms:
+        form.review_reason = reasons.get(form.line, "")
+
+
 def _shipment_page(request, shipment, lines, **forms_by_name):
     actions = shipping.allowed_shipment_actions(shipment, request.user)
-    reviews = list(shipment.reviews.select_related("reviewer").order_by("-reviewed_at", "-pk"))
+    reviews = _reviews_with_reasons(shipment)
+    review_formset = forms_by_name.get("review_formset") or (_review_formset(lines) if "review" in actions else None)
+    if review_formset is not None and reviews and reviews[0].result == ReviewResult.FAILED:
+        _mark_failed_lines(review_formset, reviews[0])
     context = {
         "shipment": shipment,
         "lines": lines,
@@ -177,10 +224,11 @@ def _shipment_page(request, shipment, lines, **forms_by_name):
         "actions": actions,
         "reviews": reviews,
         "picked_by_viewer": shipment.shipped_by_id == request.user.pk,
-        "review_formset": forms_by_name.get("review_formset") or (_review_formset(lines) if "review" in actions else None),
+        "review_formset": review_formset,
         "dispatch_form": forms_by_name.get("dispatch_form")
         or (DispatchForm(initial={"carrier": shipment.carrier, "waybill_number": shipment.waybill_number}) if "dispatch" in actions else None),
         "delivery_form": forms_by_name.get("delivery_form") or (DeliveryForm() if "confirm_delivery" in actions else None),
+        "cancel_form": forms_by_name.get("cancel_form") or (ReasonForm(prefix="cancel") if "cancel_picking" in actions else None),
     }
     return render(request, "inventory/shipment_detail.html", context)
 
@@ -215,11 +263,12 @@ def shipment_review(request, pk):
         return _shipment_page(request, shipment, lines, review_formset=formset)
     if review.result == ReviewResult.PASSED:
         messages.success(request, _("Outbound review of shipment %(number)s passed; it may be dispatched.") % {"number": shipment.number})
-    else:
-        messages.warning(
-            request, _("Outbound review of shipment %(number)s failed; fix the marked lines and review again.") % {"number": shipment.number}
-        )
-    return redirect("inventory:shipment_detail", pk=shipment.pk)
+        return redirect("inventory:shipment_detail", pk=shipment.pk)
+    messages.warning(
+        request, _("Outbound review of shipment %(number)s failed; fix the marked lines and review again.") % {"number": shipment.number}
+    )
+    # Shown again with what was entered, each failed line marked with its reason (see _shipment_page).
+    return _shipment_page(request, shipment, lines, review_formset=formset)
 
 
 def _show_review_errors(formset, error):
@@ -293,18 +342,39 @@ def review_record(request, pk, review_pk):
     """Render an outbound review record for printing."""
     shipment, _lines = _visible_shipment(request, pk)
     review = get_object_or_404(shipment.reviews.select_related("reviewer"), pk=review_pk)
-    review_lines = list(review.lines.select_related("shipment_line").order_by("shipment_line_id"))
+    review_lines = list(review.lines.select_related("shipment_line__product").order_by("shipment_line_id"))
+    for review_line in review_lines:
+        review_line.reason = shipping.review_line_reason(review_line)
     return render(
         request, "inventory/review_record.html", {"shipment": shipment, "review": review, "review_lines": review_lines, "company": _company()}
     )
 
 
-@login_required
-def delivery_note(request, pk):
-    """Render a shipment's accompanying delivery note (随货同行单) for A4 paper; every print after the first is marked as a copy."""
+@role_required(*WAREHOUSE_ROLES)
+@require_POST
+def shipment_cancel_picking(request, pk):
     shipment, lines = _visible_shipment(request, pk)
-    is_copy = shipping.record_delivery_note_print(shipment)
-    passed_review = shipment.reviews.filter(result=ReviewResult.PASSED).select_related("reviewer").order_by("-reviewed_at").first()
+    form = ReasonForm(request.POST, prefix="cancel")
+    if form.is_valid():
+        try:
+            outcome = shipping.cancel_picking(actor=request.user, shipment=shipment, reason=form.cleaned_data["reason"])
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            text = _("The picking of shipment %(number)s was cancelled; %(quantity)s units are back in stock.") % {
+                "number": shipment.number, "quantity": outcome.restocked,
+            }
+            if outcome.backordered:
+                messages.warning(request, f"{text} {shipping.backorder_message(outcome)}")
+            else:
+                messages.success(request, text)
+            return redirect("inventory:shipment_detail", pk=shipment.pk)
+    messages.error(request, _("The picking was not cancelled; see the form below."))
+    return _shipment_page(request, shipment, lines, cancel_form=form)
+
+
+def _delivery_note(request, shipment, lines, *, print_number=None):
+    passed_review = shipment.reviews.filter(result=ReviewResult.PASSED).select_related("reviewer").order_by("-reviewed_at", "-pk").first()
     return render(
         request,
         "inventory/delivery_note.html",
@@ -313,22 +383,74 @@ def delivery_note(request, pk):
             "lines": lines,
             "total_quantity": sum(line.quantity for line in lines),
             "company": _company(),
-            "is_copy": is_copy,
+            # Without a print number the page is a preview, marked so that a sheet printed from it is not taken for the original.
+            "is_preview": print_number is None,
+            "is_copy": print_number is not None and print_number > 1,
+            "print_number": print_number,
             "review": passed_review,
+            "may_print": request.user.has_role(*shipping.PRINT_ROLES) and shipment.status != "cancelled",
         },
     )
 
 
+@login_required
+def delivery_note(request, pk):
+    """Preview a shipment's accompanying delivery note (随货同行单); a preview is not counted as a print."""
+    shipment, lines = _visible_shipment(request, pk)
+    return _delivery_note(request, shipment, lines)
+
+
+@role_required(*shipping.PRINT_ROLES)
+@require_POST
+def delivery_note_print(request, pk):
+    """Record a print of the delivery note and render it for A4 paper: the first print is the original, later ones copies."""
+    shipment, lines = _visible_shipment(request, pk)
+    try:
+        print_number = shipping.print_delivery_note(actor=request.user, shipment=shipment)
+    except DomainError as error:
+        report_domain_error(request, error)
+        return redirect("inventory:shipment_detail", pk=shipment.pk)
+    shipment.refresh_from_db(fields=["delivery_note_prints"])
+    return _delivery_note(request, shipment, lines, print_number=print_number)
+
+
+@role_required(Role.QUALITY_OFFICER, Role.MANAGER)
+def quarantine_list(request):
+    """List quarantined lots with their stock per warehouse; the quality officer releases a lot here, with the reason."""
+    form = ReasonForm(request.POST or None, prefix="release")
+    if request.method == "POST":
+        lot_id = request.POST.get("lot", "")
+        if not lot_id.isdigit():
+            raise Http404
+        lot = get_object_or_404(Lot.objects.select_related("product"), pk=int(lot_id))
+        if form.is_valid():
+            try:
+                services.release_lot_from_quarantine(actor=request.user, lot=lot, note=form.cleaned_data["reason"])
+            except DomainError as error:
+                report_domain_error(request, error)
+            else:
+                messages.success(request, _("Lot %(lot)s of “%(product)s” was released from quarantine and may be sold again.") % {
+                    "lot": lot.lot_number, "product": lot.product,
+                })
+            return redirect("inventory:quarantine_list")
+        messages.error(request, _("Give the reason for releasing lot %(lot)s.") % {"lot": lot.lot_number})
+    page_obj = paginate(request, selectors.quarantined_lots())
+    today = local_today()
+    for lot in page_obj:
+        lot.expiry_state = _expiry_state(lot.expiry_date, today)
+    return render(request, "inventory/quarantine_list.html", {"page_obj": page_obj, "form": form})
+
+
 def _export_ledger(entries):
     headers = [
-        _("Time"), _("Warehouse"), _("Product"), _("SKU"), _("Lot number"), _("Expiry date"), _("Quantity"), _("Reason"),
-        _("Document number"), _("User"),
+        _("Time"), _("Warehouse"), _("Product"), _("SKU"), _("Lot number"), _("Expiry date"), _("Quantity"),
+        _("Balance of the lot in the warehouse"), _("Movement type"), _("Document number"), _("User"),
     ]
     rows = [
         [
             timezone.localtime(entry.created_at).replace(tzinfo=None), entry.warehouse.name, entry.lot.product.name, entry.lot.product.sku,
-            entry.lot.lot_number, entry.lot.expiry_date, entry.quantity, entry.get_reason_display(), entry.reference,
-            entry.created_by.display_name,
+            entry.lot.lot_number, entry.lot.expiry_date, entry.quantity, entry.running_balance, entry.get_reason_display(),
+            entry.reference, entry.created_by.display_name,
         ]
         for entry in entries
     ]
@@ -338,13 +460,18 @@ def _export_ledger(entries):
 @role_required(*selectors.STOCK_CONTROL_ROLES)
 def ledger(request):
     form = LedgerFilterForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {}
-    entries = selectors.ledger_entries(
-        warehouse=data.get("warehouse"),
-        reason=data.get("reason", ""),
-        search=data.get("q", "").strip(),
-        date_from=data.get("date_from"),
-        date_to=data.get("date_to"),
+    if not form.is_valid():
+        # A filter that cannot be applied shows its error and no rows, rather than every row unfiltered.
+        return render(request, "inventory/ledger.html", {"filter_form": form, "page_obj": None})
+    data = form.cleaned_data
+    entries = selectors.with_running_balance(
+        selectors.ledger_entries(
+            warehouse=data.get("warehouse"),
+            reason=data.get("reason", ""),
+            search=data.get("q", "").strip(),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
     )
     if request.GET.get("export") == "xlsx":
         return _export_ledger(entries)
@@ -356,7 +483,7 @@ def transfer_list(request):
     form = TransferForm(request.POST or None) if request.user.has_role(*WAREHOUSE_ROLES) else None
     if request.method == "POST" and form is not None and form.is_valid():
         try:
-            transfer = stock_control.transfer_stock(actor=request.user, **form.cleaned_data)
+            transfer = stock_control.transfer_stock(actor=request.user, **form.transfer_arguments())
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -378,8 +505,15 @@ def transfer_list(request):
 @role_required(*selectors.STOCK_CONTROL_ROLES)
 def stock_count_list(request):
     counts = StockCount.objects.select_related("warehouse", "counted_by", "decided_by").order_by("-counted_at", "-pk")
+    status = request.GET.get("status", "")
+    if status in StockCountStatus.values:
+        counts = counts.filter(status=status)
     start_form = StockCountStartForm() if request.user.has_role(*WAREHOUSE_ROLES) else None
-    return render(request, "inventory/stock_count_list.html", {"page_obj": paginate(request, counts), "start_form": start_form})
+    return render(
+        request,
+        "inventory/stock_count_list.html",
+        {"page_obj": paginate(request, counts), "start_form": start_form, "status": status, "statuses": StockCountStatus.choices},
+    )
 
 
 @role_required(*WAREHOUSE_ROLES)
@@ -391,10 +525,12 @@ def stock_count_create(request):
     balances = list(
         StockBalance.objects.filter(warehouse=warehouse, on_hand__gt=0).select_related("lot", "lot__product").order_by("lot__product__sku", "lot__expiry_date")
     )
-    initial = [{"lot": balance.lot_id, "counted_quantity": balance.on_hand} for balance in balances]
+    # The counted quantity starts empty: a prefilled book quantity could be submitted without counting.
+    initial = [{"lot": balance.lot_id} for balance in balances]
     formset = StockCountLineFormSet(request.POST or None, initial=initial, prefix="count")
     for form, balance in zip(formset.forms, balances):
         form.balance = balance
+        form.fields["counted_quantity"].lot_number = balance.lot.lot_number
     if request.method == "POST" and formset.is_valid():
         lines = [dict(form.cleaned_data) for form in formset.forms if form.cleaned_data]
         try:
@@ -438,9 +574,19 @@ def stock_count_detail(request, pk):
             messages.success(request, _("Stock count %(number)s was decided.") % {"number": count.number})
             return redirect("inventory:stock_count_detail", pk=count.pk)
     lines = list(count.lines.select_related("lot", "lot__product").order_by("pk"))
+    # Differences are what the approver decides on, so they are shown alone unless all lines are asked for.
+    show_all = request.GET.get("lines") == "all"
+    shown_lines = lines if show_all else [line for line in lines if line.difference]
     may_decide = (
         count.status == StockCountStatus.SUBMITTED
         and request.user.has_role(*stock_control.COUNT_APPROVAL_ROLES)
         and count.counted_by_id != request.user.pk
     )
-    return render(request, "inventory/stock_count_detail.html", {"count": count, "lines": lines, "form": form, "may_decide": may_decide})
+    return render(
+        request,
+        "inventory/stock_count_detail.html",
+        {
+            "count": count, "lines": shown_lines, "line_total": len(lines), "difference_total": sum(1 for line in lines if line.difference),
+            "show_all": show_all, "form": form, "may_decide": may_decide,
+        },
+    )

@@ -1,5 +1,6 @@
 """The recall API: entry of a draft, the open and close actions, and per-customer follow-up as POST sub-paths."""
 
+import django_filters
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -10,10 +11,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from dentalsales.core.api_fields import PassThroughField, PassThroughIntegerField
+from dentalsales.core.errors import InvalidInput
 from dentalsales.inventory.models import Lot
 
 from . import services
-from .models import Recall, RecallCustomer
+from .models import Recall, RecallCustomer, RecallLevel, RecallReleasedReservation, RecallStatus
 from .selectors import can_view_recalls, recall_list
 
 
@@ -27,6 +29,27 @@ class PassThroughTextField(PassThroughField):
     pass
 
 
+class RecallFilter(django_filters.FilterSet):
+    """Filters of the recall list; an invalid value returns 400 naming it, rather than being ignored."""
+
+    status = django_filters.ChoiceFilter(choices=RecallStatus.choices)
+    level = django_filters.ChoiceFilter(choices=RecallLevel.choices)
+    product = django_filters.CharFilter(method="filter_product", label="Product id.")
+    lot_number = django_filters.CharFilter(
+        field_name="lots__lot_number", lookup_expr="icontains", distinct=True, label="Part of a recalled lot number, case-insensitive."
+    )
+
+    class Meta:
+        model = Recall
+        fields = ["status", "level", "product", "lot_number"]
+
+    def filter_product(self, queryset, name, value):
+        value = value.strip()
+        if not value.isdecimal() or not value.isascii():
+            raise InvalidInput(_("Product “%(value)s” is not a product id.") % {"value": value}, field="product")
+        return queryset.filter(product_id=int(value))
+
+
 class RecallCustomerSerializer(serializers.ModelSerializer):
     customer_code = serializers.CharField(source="customer.code", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
@@ -35,7 +58,8 @@ class RecallCustomerSerializer(serializers.ModelSerializer):
         model = RecallCustomer
         fields = [
             "customer", "customer_code", "customer_name", "contact_name", "contact_phone", "address", "quantity_shipped",
-            "shipment_count", "notified_at", "notification_method", "acknowledged_at", "quantity_recovered", "note",
+            "shipment_count", "notified_at", "notification_method", "acknowledged_at", "quantity_recovered", "quantity_returned",
+            "note",
         ]
         read_only_fields = fields
 
@@ -47,6 +71,16 @@ class RecallLotSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ReleasedReservationSerializer(serializers.ModelSerializer):
+    order_number = serializers.CharField(source="order.number", read_only=True)
+    lot_number = serializers.CharField(source="lot.lot_number", read_only=True)
+
+    class Meta:
+        model = RecallReleasedReservation
+        fields = ["order", "order_number", "order_line", "lot", "lot_number", "warehouse", "quantity"]
+        read_only_fields = fields
+
+
 class RecallSerializer(serializers.ModelSerializer):
     product = PassThroughIntegerField()
     product_name = serializers.CharField(source="product.name", read_only=True)
@@ -55,6 +89,7 @@ class RecallSerializer(serializers.ModelSerializer):
     reason = PassThroughTextField()
     source = PassThroughTextField(required=False)
     customers = RecallCustomerSerializer(many=True, read_only=True)
+    released_reservations = ReleasedReservationSerializer(many=True, read_only=True)
     notification_due = serializers.DateField(read_only=True)
     allowed_actions = serializers.SerializerMethodField()
 
@@ -62,9 +97,12 @@ class RecallSerializer(serializers.ModelSerializer):
         model = Recall
         fields = [
             "id", "number", "product", "product_name", "lots", "level", "reason", "source", "status", "notification_due",
-            "customers", "created_by", "created_at", "opened_at", "closed_at", "closing_note", "allowed_actions",
+            "customers", "released_reservations", "created_by", "created_at", "opened_at", "closed_at", "closing_note",
+            "withdrawn_at", "withdrawal_reason", "allowed_actions",
         ]
-        read_only_fields = ["number", "status", "created_by", "created_at", "opened_at", "closed_at", "closing_note"]
+        read_only_fields = [
+            "number", "status", "created_by", "created_at", "opened_at", "closed_at", "closing_note", "withdrawn_at", "withdrawal_reason",
+        ]
 
     def get_allowed_actions(self, recall) -> list[str]:
         return services.allowed_actions(recall, self.context["request"].user)
@@ -79,7 +117,6 @@ class RecallSerializer(serializers.ModelSerializer):
         return services.create_recall(actor=self.context["request"].user, **validated_data)
 
     def update(self, recall, validated_data):
-        validated_data.pop("product", None)
         return services.update_recall(actor=self.context["request"].user, recall=recall, **validated_data)
 
 
@@ -99,17 +136,24 @@ class CloseSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class RecallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Recalls, for the quality officer (read and write), managers and logistics (read only).
 
-    Actions: ``open`` blocks the lots and lists the customers; ``notify``,
-    ``acknowledge`` and ``recover`` record the follow-up of one customer;
-    ``close`` ends an open recall. Other roles get 403.
+    Actions: ``open`` blocks the lots and lists the customers; ``withdraw``
+    ends a draft entered by mistake; ``notify``, ``acknowledge`` and
+    ``recover`` record the follow-up of one customer; ``close`` ends an open
+    recall. Other roles get 403. Filters: ``status``, ``level``, ``product``
+    and ``lot_number``; ``search`` matches the number, product name or SKU
+    and lot number, like the web list.
     """
 
     serializer_class = RecallSerializer
-    filterset_fields = ["status", "product", "level"]
-    search_fields = ["number", "product__name", "product__sku"]
+    filterset_class = RecallFilter
+    search_fields = ["number", "product__name", "product__sku", "lots__lot_number"]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -120,7 +164,13 @@ class RecallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         return (
             recall_list(self.request.user)
             .select_related("product")
-            .prefetch_related(Prefetch("customers", queryset=RecallCustomer.objects.select_related("customer").order_by("customer__code")))
+            .prefetch_related(
+                Prefetch("customers", queryset=RecallCustomer.objects.select_related("customer").order_by("customer__code")),
+                Prefetch(
+                    "released_reservations",
+                    queryset=RecallReleasedReservation.objects.select_related("order", "lot").order_by("order__number", "lot__lot_number", "pk"),
+                ),
+            )
         )
 
     def _respond(self, recall, status_code=status.HTTP_200_OK):
@@ -142,6 +192,16 @@ class RecallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
     def open_recall(self, request, pk=None):
         """Block the lots and build the customer list."""
         return self._respond(services.open_recall(actor=request.user, recall=self.get_object()))
+
+    @extend_schema(request=WithdrawSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """Withdraw a draft entered by mistake, with the ``reason``; its lots become free for another recall."""
+        serializer = WithdrawSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._respond(
+            services.withdraw_recall(actor=request.user, recall=self.get_object(), reason=serializer.validated_data["reason"])
+        )
 
     @extend_schema(request=CustomerActionSerializer)
     @action(detail=True, methods=["post"])

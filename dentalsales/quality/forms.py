@@ -1,6 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from django.urls import reverse_lazy
+
+from dentalsales.catalog.forms import RemoteSelect
 from dentalsales.catalog.models import Product
 from dentalsales.inventory.models import Lot
 
@@ -26,11 +29,16 @@ class RecallFilterForm(forms.Form):
 class RecallForm(forms.Form):
     """A new recall: the product first, then the lots of that product (loaded when the product changes)."""
 
-    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.none())
+    product = forms.ModelChoiceField(
+        label=_("Product"),
+        queryset=Product.objects.none(),
+        widget=RemoteSelect(reverse_lazy("catalog:product_autocomplete"), attrs={"class": "form-select"}),
+    )
     lots = forms.ModelMultipleChoiceField(
         label=_("Lots"), queryset=Lot.objects.none(), widget=forms.CheckboxSelectMultiple, required=False
     )
-    level = forms.ChoiceField(label=_("Recall level"), choices=RecallLevel.choices)
+    # No level is preselected: the quality officer decides it from the manufacturer's notice.
+    level = forms.ChoiceField(label=_("Recall level"), choices=[("", _("Choose the level"))] + RecallLevel.choices)
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
     source = forms.CharField(
         label=_("Initiated by"), required=False, max_length=200, help_text=_("For example the manufacturer's recall notice number.")
@@ -40,13 +48,18 @@ class RecallForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only products with lots on file can be recalled by lot.
         self.fields["product"].queryset = Product.objects.filter(lots__isnull=False).distinct().order_by("sku")
-        self.fields["product"].widget.attrs.update({"class": "form-select", "data-tom-select": ""})
         product_id = self.data.get("product") if self.is_bound else self.initial.get("product")
         if product_id and str(product_id).isdigit():
             self.fields["lots"].queryset = Lot.objects.filter(product_id=product_id).order_by("expiry_date", "lot_number")
         self.fields["level"].widget.attrs["class"] = "form-select"
         self.fields["reason"].widget.attrs["class"] = "form-control"
         self.fields["source"].widget.attrs["class"] = "form-control"
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the draft withdrawn?"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
+    )
 
 
 class NotifyForm(forms.Form):

@@ -27,6 +27,11 @@ class RecallStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     OPEN = "open", pgettext_lazy("recall status", "Open")
     CLOSED = "closed", pgettext_lazy("recall status", "Closed")
+    WITHDRAWN = "withdrawn", pgettext_lazy("recall status", "Withdrawn")
+
+
+# A lot may be in only one recall in these states at a time.
+ACTIVE_RECALL_STATUSES = (RecallStatus.DRAFT, RecallStatus.OPEN)
 
 
 class Recall(models.Model):
@@ -52,6 +57,11 @@ class Recall(models.Model):
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closing_note = models.TextField(_("closing note"), blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("withdrawn by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -60,7 +70,7 @@ class Recall(models.Model):
         verbose_name_plural = _("recalls")
         constraints = [
             models.CheckConstraint(
-                condition=Q(status="draft") | Q(opened_at__isnull=False), name="recall_opened_has_time"
+                condition=Q(status__in=["draft", "withdrawn"]) | Q(opened_at__isnull=False), name="recall_opened_has_time"
             ),
         ]
 
@@ -110,6 +120,9 @@ class RecallCustomer(models.Model):
     notification_method = models.CharField(_("notification method"), max_length=100, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     quantity_recovered = models.PositiveIntegerField(_("quantity recovered"), default=0)
+    # The part of quantity_recovered that came back through received returns
+    # of the recalled lots; the rest was recorded by hand on the recall.
+    quantity_returned = models.PositiveIntegerField(_("recovered through returns"), default=0)
     note = models.TextField(_("note"), blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     history = HistoricalRecords()
@@ -123,7 +136,35 @@ class RecallCustomer(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity_recovered__lte=models.F("quantity_shipped")), name="recall_recovered_within_shipped"
             ),
+            models.CheckConstraint(
+                condition=Q(quantity_returned__lte=models.F("quantity_recovered")), name="recall_returned_within_recovered"
+            ),
         ]
+
+    @property
+    def quantity_recovered_by_hand(self):
+        """Units recorded as recovered on the recall without a return; they can no longer be returned."""
+        return self.quantity_recovered - self.quantity_returned
 
     def __str__(self):
         return f"{self.recall} · {self.customer}"
+
+
+class RecallReleasedReservation(models.Model):
+    """Stock reserved for an order line on a recalled lot, given back to stock when the recall opened.
+
+    The order line keeps the quantity unshipped, as a backorder, so that it
+    can be supplied from another lot.
+    """
+
+    recall = models.ForeignKey(Recall, on_delete=models.PROTECT, related_name="released_reservations")
+    order = models.ForeignKey("sales.SalesOrder", verbose_name=_("sales order"), on_delete=models.PROTECT, related_name="+")
+    order_line = models.ForeignKey("sales.SalesOrderLine", verbose_name=_("order line"), on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey("inventory.Lot", verbose_name=_("lot"), on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey("inventory.Warehouse", verbose_name=_("warehouse"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity released"))
+
+    class Meta:
+        ordering = ["recall", "order", "lot", "id"]
+        verbose_name = _("released reservation")
+        verbose_name_plural = _("released reservations")

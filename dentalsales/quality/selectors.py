@@ -10,7 +10,7 @@ from dentalsales.catalog.models import Product
 from dentalsales.core.timeutils import local_today
 from dentalsales.inventory.models import Allocation, Lot, StockBalance
 
-from .models import Recall, RecallCustomer
+from .models import ACTIVE_RECALL_STATUSES, Recall, RecallCustomer, RecallReleasedReservation, RecallStatus
 from .services import RECALL_VIEW_ROLES
 
 # Roles that watch expiring stock and registrations.
@@ -66,6 +66,7 @@ def recall_totals(recall):
         customers=Count("pk"),
         shipped=Sum("quantity_shipped", default=0),
         recovered=Sum("quantity_recovered", default=0),
+        returned=Sum("quantity_returned", default=0),
         notified=Count("pk", filter=Q(notified_at__isnull=False)),
         acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)),
     )
@@ -81,6 +82,35 @@ def open_reservations(lot_ids):
         .order_by("order_line__order__number", "lot__lot_number")
     )
     return list(rows)
+
+
+def released_reservations(recall):
+    """Return the reservations the recall gave back when it opened, by order number and lot."""
+    return (
+        RecallReleasedReservation.objects.filter(recall=recall)
+        .select_related("order", "order__owner", "order__customer", "order_line__product", "lot", "warehouse")
+        .order_by("order__number", "lot__lot_number", "pk")
+    )
+
+
+def recall_returns(recall, lot_ids):
+    """Return the return lines of the recall's lots from customers on its list (requests not rejected or cancelled)."""
+    from dentalsales.aftersales.selectors import returns_of_lots
+
+    if recall.status == RecallStatus.DRAFT:
+        return []
+    customers = recall.customers.values("customer_id")
+    return list(returns_of_lots(lot_ids).filter(request__customer_id__in=customers))
+
+
+def other_active_recalls(recall, lot_ids):
+    """Return the other draft or open recalls that cover any of ``lot_ids``."""
+    return list(
+        Recall.objects.filter(recall_lots__lot_id__in=list(lot_ids), status__in=ACTIVE_RECALL_STATUSES)
+        .exclude(pk=recall.pk)
+        .distinct()
+        .order_by("number")
+    )
 
 
 def stock_on_hand_by_lot(lot_ids):

@@ -1,8 +1,17 @@
-"""Writes on recalls: create and edit a draft, open (block the lots, list the customers), follow up per customer, close.
+"""Writes on recalls: create and edit a draft, withdraw it, open (block the lots, list the customers), follow up, close.
 
-A recall moves draft → open → closed (``TRANSITIONS``). Opening locks the
+A recall moves draft → open → closed, or draft → withdrawn (``TRANSITIONS``).
+A lot is in at most one draft or open recall. The customer list counts
+dispatched shipments only (``inventory.trace``). Goods coming back from a
+customer are received as a return: its receipt adds to the customer's
+recovered quantity here (``record_returned_goods``), and units recorded here
+by hand can no longer be returned (``aftersales.selectors``). Opening locks the
 recall, then the lots in primary-key order, so two recalls of the same lot
-queue instead of deadlocking. Lots stay recalled after the recall closes,
+queue instead of deadlocking. It then gives back the stock reserved on those
+lots, locking the sales orders and then the balance rows in primary-key
+order, the same order as the sales services (order, then balances), so a
+concurrent shipment of the same order waits instead of shipping a released
+reservation. Lots stay recalled after the recall closes,
 because recovered goods are dealt with by returns and scrapping, not by
 putting the lot back on sale.
 """
@@ -18,10 +27,18 @@ from dentalsales.accounts.roles import Role
 from dentalsales.catalog.models import Product
 from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitted, join_reasons
 from dentalsales.core.services import next_document_number
-from dentalsales.inventory.models import Lot, LotStatus
+from dentalsales.inventory.models import Allocation, Lot, LotStatus, StockBalance
 from dentalsales.inventory.trace import trace_customers
 
-from .models import Recall, RecallCustomer, RecallLevel, RecallLot, RecallStatus
+from .models import (
+    ACTIVE_RECALL_STATUSES,
+    Recall,
+    RecallCustomer,
+    RecallLevel,
+    RecallLot,
+    RecallReleasedReservation,
+    RecallStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +49,7 @@ RECALL_VIEW_ROLES = RECALL_ROLES | {Role.MANAGER, Role.LOGISTICS}
 S = RecallStatus
 TRANSITIONS = {
     "edit": ({S.DRAFT}, RECALL_ROLES),
+    "withdraw": ({S.DRAFT}, RECALL_ROLES),
     "open": ({S.DRAFT}, RECALL_ROLES),
     "follow_up": ({S.OPEN}, RECALL_ROLES),
     "close": ({S.OPEN}, RECALL_ROLES),
@@ -57,7 +75,9 @@ def _check_action(recall, actor, action):
 
 
 def _lock_recall(recall):
-    return Recall.objects.select_for_update().select_related("product").get(pk=recall.pk)
+    # Only the recall row: locking the joined product FOR UPDATE would block every shipment or
+    # allocation of that product (their foreign keys take a key-share lock on it) until the recall commits.
+    return Recall.objects.select_for_update(of=("self",)).select_related("product").get(pk=recall.pk)
 
 
 def _clean_product(product):
@@ -93,7 +113,29 @@ def _clean_lots(product, lots):
     return [found[pk] for pk in dict.fromkeys(ids)]
 
 
+def _reject_lots_in_other_recall(lots, *, recall=None, statuses=ACTIVE_RECALL_STATUSES):
+    """Raise ``InvalidInput`` naming the other recall in ``statuses`` (draft or open) that already covers any of ``lots``."""
+    rows = RecallLot.objects.filter(lot__in=lots, recall__status__in=statuses).select_related("recall", "lot")
+    if recall is not None:
+        rows = rows.exclude(recall=recall)
+    rows = list(rows.order_by("recall__number", "lot__lot_number"))
+    if rows:
+        raise InvalidInput(
+            _("Lot %(lots)s is already in recall %(recalls)s; a lot can be in only one draft or open recall. Edit that recall instead.")
+            % {
+                "lots": join_reasons(dict.fromkeys(row.lot.lot_number for row in rows)),
+                "recalls": join_reasons(
+                    dict.fromkeys(f"{row.recall.number} ({row.recall.get_status_display()})" for row in rows)
+                ),
+            },
+            field="lots",
+            code="lot_in_other_recall",
+        )
+
+
 def _clean_header(level, reason, source):
+    if level in (None, ""):
+        raise InvalidInput(_("Choose the recall level: I, II or III."), field="level")
     if level not in RecallLevel.values:
         raise InvalidInput(
             _("Recall level “%(value)s” is not one of %(levels)s.") % {"value": level, "levels": join_reasons(RecallLevel.values)},
@@ -116,14 +158,16 @@ def create_recall(*, actor, product, lots, level, reason, source=""):
 
     Raises ``NotPermitted`` for anyone but the quality officer and
     ``InvalidInput`` naming the field for an unknown product or lot, a lot
-    of another product, no lots, an unknown level and a missing reason.
-    Nothing is blocked until the recall is opened.
+    of another product or already in a draft or open recall, no lots, a
+    missing or unknown level and a missing reason. Nothing is blocked until
+    the recall is opened.
     """
     if not actor.has_role(*RECALL_ROLES):
         raise NotPermitted(_("Only the quality officer can create recalls."))
     product = _clean_product(product)
     lots = _clean_lots(product, lots)
     level, reason, source = _clean_header(level, reason, source)
+    _reject_lots_in_other_recall(lots)
 
     recall = Recall.objects.create(
         number=next_document_number("RC"), product=product, level=level, reason=reason, source=source, created_by=actor
@@ -134,21 +178,60 @@ def create_recall(*, actor, product, lots, level, reason, source=""):
 
 
 @transaction.atomic
-def update_recall(*, actor, recall, lots=None, level=None, reason=None, source=None):
-    """Change a draft recall's lots, level, reason or source; arguments left as None keep their value."""
+def update_recall(*, actor, recall, product=None, lots=None, level=None, reason=None, source=None):
+    """Change a draft recall's product, lots, level, reason or source; arguments left as None keep their value.
+
+    Validates like ``create_recall``: a new product without new lots
+    keeps the current lots only if they belong to it. Raises
+    ``InvalidTransition`` unless the recall is a draft and changes nothing
+    when any value is refused. Locks the recall.
+    """
     recall = _lock_recall(recall)
     _check_action(recall, actor, "edit")
+    product = recall.product if product in (None, "") else _clean_product(product)
+    if lots is None and product.pk != recall.product_id:
+        lots = list(recall.recall_lots.values_list("lot_id", flat=True))
+    if lots is not None:
+        lots = _clean_lots(product, lots)
+        _reject_lots_in_other_recall(lots, recall=recall)
     level, reason, source = _clean_header(
         recall.level if level is None else level,
         recall.reason if reason is None else reason,
         recall.source if source is None else source,
     )
-    recall.level, recall.reason, recall.source = level, reason, source
-    recall.save(update_fields=["level", "reason", "source"])
+
+    recall.product, recall.level, recall.reason, recall.source = product, level, reason, source
+    recall.save(update_fields=["product", "level", "reason", "source"])
     if lots is not None:
-        lots = _clean_lots(recall.product, lots)
         recall.recall_lots.all().delete()
         RecallLot.objects.bulk_create([RecallLot(recall=recall, lot=lot) for lot in lots])
+    logger.info("Recall %s draft updated by user %s", recall.number, actor.pk)
+    return recall
+
+
+@transaction.atomic
+def withdraw_recall(*, actor, recall, reason):
+    """Withdraw a draft entered by mistake, with the reason; its lots were never blocked and become free for another recall.
+
+    The draft is kept, marked withdrawn, for the record. Raises
+    ``InvalidTransition`` unless the recall is a draft and ``InvalidInput``
+    for a missing reason. Locks the recall.
+    """
+    recall = _lock_recall(recall)
+    _check_action(recall, actor, "withdraw")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Enter why the draft recall is withdrawn."), field="reason")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(_("The reason is longer than %(max)s characters.") % {"max": MAX_REASON_LENGTH}, field="reason")
+
+    recall.status = RecallStatus.WITHDRAWN
+    recall.withdrawn_by = actor
+    recall.withdrawn_at = timezone.now()
+    recall.withdrawal_reason = reason
+    recall._change_reason = reason
+    recall.save(update_fields=["status", "withdrawn_by", "withdrawn_at", "withdrawal_reason"])
+    logger.info("Recall %s draft withdrawn by user %s", recall.number, actor.pk)
     return recall
 
 
@@ -159,15 +242,29 @@ def open_recall(*, actor, recall):
     Sets each lot's status to recalled, so allocation skips it and
     receiving, picking and dispatch refuse it (see
     ``inventory.services.unavailable_lot_reason``), and copies each affected customer's contact and
-    shipped quantity into a ``RecallCustomer`` row. Logistics, managers and
-    the representatives of the affected customers are notified after the
-    transaction commits. Locks the recall, then its lots by primary key.
-    Raises ``InvalidTransition`` unless the recall is a draft.
+    shipped quantity into a ``RecallCustomer`` row. Open reservations on
+    the lots are given back to stock and recorded as
+    ``RecallReleasedReservation`` rows; their order lines keep the
+    quantity as backorder. Logistics, managers and the representatives of
+    the affected customers are notified after the transaction commits, and
+    so are the owners of orders that lost a reservation. Locks the recall,
+    then its lots, then the orders holding reservations on them, then the
+    lots' balance rows, each by primary key. Raises ``InvalidTransition``
+    unless the recall is a draft.
     """
     recall = _lock_recall(recall)
     _check_action(recall, actor, "open")
     recall_lots = list(recall.recall_lots.order_by("lot_id"))
-    lots = {lot.pk: lot for lot in Lot.objects.select_for_update().filter(pk__in=[row.lot_id for row in recall_lots]).order_by("pk")}
+    # FOR NO KEY UPDATE, because a plain FOR UPDATE would also block the key-share lock that
+    # PostgreSQL takes on a lot when a shipment or allocation row referencing it is inserted,
+    # and such a transaction may hold the order lock that this recall waits for.
+    lots = {
+        lot.pk: lot
+        for lot in Lot.objects.select_for_update(no_key=True).filter(pk__in=[row.lot_id for row in recall_lots]).order_by("pk")
+    }
+    # Checked again under the lot locks, against open recalls only: two drafts entered at the same
+    # moment both passed the check at entry, and the first of them to open wins.
+    _reject_lots_in_other_recall(list(lots.values()), recall=recall, statuses=(RecallStatus.OPEN,))
 
     for row in recall_lots:
         row.previous_status = lots[row.lot_id].status
@@ -178,8 +275,10 @@ def open_recall(*, actor, recall):
         lot._change_reason = recall.number
         lot._history_user = actor
         lot.save(update_fields=["status"])
+    released = _release_reservations(recall, lots.keys())
 
     affected = trace_customers(lots.keys())
+    already_returned = _received_return_quantities(lots.keys())
     RecallCustomer.objects.bulk_create(
         [
             RecallCustomer(
@@ -190,6 +289,9 @@ def open_recall(*, actor, recall):
                 contact_name=row["contact_name"][:50],
                 contact_phone=row["contact_phone"][:30],
                 address=row["address"][:300],
+                # Units the customer already sent back are no longer out there.
+                quantity_recovered=min(already_returned.get(row["customer"], 0), row["quantity"]),
+                quantity_returned=min(already_returned.get(row["customer"], 0), row["quantity"]),
             )
             for row in affected
         ]
@@ -199,9 +301,90 @@ def open_recall(*, actor, recall):
     recall.opened_at = timezone.now()
     recall.save(update_fields=["status", "opened_by", "opened_at"])
 
-    logger.info("Recall %s opened by user %s: %s lots blocked, %s customers", recall.number, actor.pk, len(lots), len(affected))
+    logger.info(
+        "Recall %s opened by user %s: %s lots blocked, %s customers, %s reservations released",
+        recall.number, actor.pk, len(lots), len(affected), len(released),
+    )
     transaction.on_commit(lambda: _notify_opened(recall.pk))
+    if released:
+        transaction.on_commit(lambda: _notify_released(recall.pk))
     return recall
+
+
+def _received_return_quantities(lot_ids):
+    """Return {customer id: units of ``lot_ids`` received back through returns}."""
+    from dentalsales.aftersales.selectors import received_return_quantities
+
+    return received_return_quantities(lot_ids)
+
+
+def _open_allocations(lot_ids, order_ids=None):
+    allocations = Allocation.objects.filter(lot_id__in=list(lot_ids)).select_related("order_line")
+    if order_ids is not None:
+        allocations = allocations.filter(order_line__order_id__in=order_ids)
+    return [allocation for allocation in allocations.order_by("pk") if allocation.open_quantity > 0]
+
+
+def _release_reservations(recall, lot_ids):
+    """Give back every open reservation on ``lot_ids`` and record it; return the ``RecallReleasedReservation`` rows.
+
+    The orders are locked before the balance rows, as in the sales
+    services, and the reservations are read again under those locks, so a
+    shipment of the same order either finished before or starts after.
+    """
+    from dentalsales.sales.models import SalesOrder
+
+    order_ids = sorted({allocation.order_line.order_id for allocation in _open_allocations(lot_ids)})
+    if not order_ids:
+        return []
+    list(SalesOrder.objects.select_for_update().filter(pk__in=order_ids).order_by("pk").values_list("pk", flat=True))
+    balances = {
+        (balance.warehouse_id, balance.lot_id): balance
+        for balance in StockBalance.objects.select_for_update().filter(lot_id__in=list(lot_ids)).order_by("pk")
+    }
+    # NOTE: a reservation committed by an order that was not locked here
+    # (allocated while this recall was waiting) stays open; the recall page
+    # lists it, and picking refuses the recalled lot.
+    rows = []
+    for allocation in _open_allocations(lot_ids, order_ids):
+        quantity = allocation.open_quantity
+        balance = balances[(allocation.warehouse_id, allocation.lot_id)]
+        balance.reserved -= quantity
+        balance.save(update_fields=["reserved"])
+        allocation.released_quantity += quantity
+        allocation.save(update_fields=["released_quantity"])
+        rows.append(
+            RecallReleasedReservation(
+                recall=recall,
+                order_id=allocation.order_line.order_id,
+                order_line=allocation.order_line,
+                lot_id=allocation.lot_id,
+                warehouse_id=allocation.warehouse_id,
+                quantity=quantity,
+            )
+        )
+    return RecallReleasedReservation.objects.bulk_create(rows)
+
+
+def _notify_released(recall_id):
+    """Tell each affected order's representative, and logistics, which reservations the recall gave back."""
+    from dentalsales.notifications.services import notify, users_with_roles
+
+    recall = Recall.objects.get(pk=recall_id)
+    by_order = {}
+    for row in recall.released_reservations.select_related("order__owner", "lot").order_by("order__number", "lot__lot_number"):
+        by_order.setdefault(row.order, []).append(row)
+    logistics = list(users_with_roles(Role.LOGISTICS))
+    for order, rows in by_order.items():
+        notify(
+            [order.owner, *logistics],
+            title=_("Recall %(number)s released the reservations of order %(order)s")
+            % {"number": recall.number, "order": order.number},
+            body=_("Released: %(lots)s. The order lines keep these quantities as backorder; supply them from another lot.")
+            % {"lots": join_reasons(f"{row.lot.lot_number} × {row.quantity}" for row in rows)},
+            link=reverse("sales:order_detail", args=[order.pk]),
+            category="recall",
+        )
 
 
 def _notify_opened(recall_id):
@@ -269,7 +452,17 @@ def record_acknowledgement(*, actor, recall, customer, note=""):
 
 @transaction.atomic
 def record_recovered_quantity(*, actor, recall, customer, quantity, note=""):
-    """Set the total quantity recovered from ``customer``: a whole number from 0 to the quantity shipped to it."""
+    """Set the total quantity recovered from ``customer``, returns included.
+
+    Goods that come back should be received as a return, which adds to this
+    figure by itself. This records the total when units were recovered
+    another way (destroyed at the customer's, collected without a return).
+    The total may not be below what came back through returns, nor leave
+    fewer units at the customer than its pending returns claim, because
+    units recorded here can no longer be returned.
+    """
+    from dentalsales.aftersales.selectors import pending_return_quantities
+
     row = _locked_customer_row(actor, recall, customer)
     if isinstance(quantity, str) and quantity.strip().isdigit():
         quantity = int(quantity.strip())
@@ -284,11 +477,57 @@ def record_recovered_quantity(*, actor, recall, customer, quantity, note=""):
             % {"value": quantity, "customer": row.customer.name, "shipped": row.quantity_shipped},
             field="quantity_recovered",
         )
+    if quantity < row.quantity_returned:
+        raise InvalidInput(
+            _("Cannot record %(value)s recovered from %(customer)s: %(returned)s already came back through received returns.")
+            % {"value": quantity, "customer": row.customer.name, "returned": row.quantity_returned},
+            field="quantity_recovered",
+        )
+    pending = pending_return_quantities(recall.lots.values_list("pk", flat=True), customer=row.customer_id)
+    if quantity - row.quantity_returned + pending > row.quantity_shipped - row.quantity_returned:
+        raise InvalidInput(
+            _(
+                "Cannot record %(value)s recovered from %(customer)s: returns still to be received claim %(pending)s units; "
+                "receive those returns instead of recording their units here."
+            )
+            % {"value": quantity, "customer": row.customer.name, "pending": pending},
+            field="quantity_recovered",
+        )
     row.quantity_recovered = quantity
     if note:
         row.note = note.strip()
     row.save()
     return row
+
+
+def record_returned_goods(*, customer, lot_quantities):
+    """Add units received back through a return to each open recall of their lots that lists ``customer``.
+
+    ``lot_quantities`` maps a lot id to the units received. Called inside
+    the return receipt's transaction; locks the recall's customer rows. A
+    closed recall keeps its final figures. Returns the updated rows.
+    """
+    quantities = {lot_id: quantity for lot_id, quantity in lot_quantities.items() if quantity > 0}
+    if not quantities:
+        return []
+    per_recall = {}
+    for recall_id, lot_id in RecallLot.objects.filter(lot_id__in=list(quantities), recall__status=RecallStatus.OPEN).values_list(
+        "recall_id", "lot_id"
+    ):
+        per_recall[recall_id] = per_recall.get(recall_id, 0) + quantities[lot_id]
+    rows = list(
+        RecallCustomer.objects.select_for_update()
+        .filter(recall_id__in=list(per_recall), customer=customer)
+        .select_related("recall")
+        .order_by("pk")
+    )
+    for row in rows:
+        added = min(per_recall[row.recall_id], row.quantity_shipped - row.quantity_recovered)
+        row.quantity_recovered += added
+        row.quantity_returned += added
+        row.save(update_fields=["quantity_recovered", "quantity_returned", "updated_at"])
+        logger.info("Recall %s: %s units recovered from customer %s through a return", row.recall.number, added, row.customer_id)
+    return rows
 
 
 @transaction.atomic

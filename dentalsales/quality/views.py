@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,10 +14,10 @@ from dentalsales.core.errors import DomainError
 from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.timeutils import local_today, remaining_shelf_life_days
 from dentalsales.core.views import add_domain_error, paginate, report_domain_error
-from dentalsales.inventory.trace import trace_shipments
+from dentalsales.inventory.trace import trace_customers, trace_shipments
 
 from . import selectors, services
-from .forms import CloseForm, NotifyForm, RadarFilterForm, RecallFilterForm, RecallForm, RecoveryForm
+from .forms import CloseForm, NotifyForm, RadarFilterForm, RecallFilterForm, RecallForm, RecoveryForm, WithdrawForm
 from .retention import retention_until
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,41 @@ def recall_create(request):
     return render(request, "quality/recall_form.html", {"form": form, "lot_rows": _lot_rows(form)})
 
 
+@role_required(*services.RECALL_ROLES)
+def recall_edit(request, pk):
+    """Edit a draft recall: product, lots, level, reason and source, checked by the same service as the API."""
+    recall = _visible_recall(request, pk)
+    if "edit" not in services.allowed_actions(recall, request.user):
+        messages.error(request, _("Recall %(number)s is %(status)s; only a draft can be edited.") % {"number": recall.number, "status": recall.get_status_display()})
+        return redirect("quality:recall_detail", pk=recall.pk)
+    initial = {
+        "product": recall.product_id,
+        "lots": list(recall.recall_lots.values_list("lot_id", flat=True)),
+        "level": recall.level,
+        "reason": recall.reason,
+        "source": recall.source,
+    }
+    form = RecallForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_recall(
+                actor=request.user,
+                recall=recall,
+                product=data["product"],
+                lots=list(data["lots"]),
+                level=data["level"],
+                reason=data["reason"],
+                source=data["source"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Recall %(number)s was saved.") % {"number": recall.number})
+            return redirect("quality:recall_detail", pk=recall.pk)
+    return render(request, "quality/recall_form.html", {"form": form, "lot_rows": _lot_rows(form), "recall": recall})
+
+
 def _lot_rows(form):
     """Return the lot choices of the chosen product with stock on hand and shipped quantity, for the checkbox table."""
     lots = list(form.fields["lots"].queryset)
@@ -68,7 +104,7 @@ def _lot_rows(form):
     shipped = {}
     for row in trace_shipments([lot.pk for lot in lots]):
         shipped[row["lot"]] = shipped.get(row["lot"], 0) + row["quantity"]
-    chosen = {str(value) for value in (form["lots"].value() or [])}
+    chosen = {str(getattr(value, "pk", value)) for value in (form["lots"].value() or [])}
     return [
         {"lot": lot, "on_hand": on_hand.get(lot.pk, 0), "shipped": shipped.get(lot.pk, 0), "checked": str(lot.pk) in chosen}
         for lot in lots
@@ -102,8 +138,13 @@ def _detail_context(request, recall):
         "customers": selectors.recall_customers(recall),
         "totals": selectors.recall_totals(recall),
         "shipments": trace_shipments(lot_ids),
+        "in_warehouse": trace_shipments(lot_ids, in_warehouse=True),
+        "returns": selectors.recall_returns(recall, lot_ids),
         "reservations": selectors.open_reservations(lot_ids),
+        "released_reservations": selectors.released_reservations(recall),
+        "other_recalls": selectors.other_active_recalls(recall, lot_ids),
         "close_form": CloseForm(),
+        "withdraw_form": WithdrawForm(),
         "today": local_today(),
     }
 
@@ -117,9 +158,23 @@ def _follow_up(request, pk, action):
     return redirect("quality:recall_detail", pk=recall.pk)
 
 
-@require_POST
 @role_required(*services.RECALL_ROLES)
 def recall_open(request, pk):
+    """Show what opening the recall will block and whom it lists (GET); open it once the user confirms (POST)."""
+    if request.method != "POST" or request.POST.get("confirm") != "1":
+        recall = _visible_recall(request, pk)
+        if "open" not in services.allowed_actions(recall, request.user):
+            messages.error(
+                request,
+                _("Recall %(number)s is %(status)s; only a draft can be opened.") % {"number": recall.number, "status": recall.get_status_display()},
+            )
+            return redirect("quality:recall_detail", pk=recall.pk)
+        context = _detail_context(request, recall)
+        lot_ids = [row["lot"].pk for row in context["lots"]]
+        context["affected"] = trace_customers(lot_ids)
+        context["stock_to_block"] = sum(row["on_hand"] for row in context["lots"])
+        return render(request, "quality/recall_open_confirm.html", context)
+
     def action(recall):
         recall = services.open_recall(actor=request.user, recall=recall)
         messages.success(
@@ -127,6 +182,13 @@ def recall_open(request, pk):
             _("Recall %(number)s is open: its lots are blocked and %(count)s customers are listed.")
             % {"number": recall.number, "count": recall.customers.count()},
         )
+        released = recall.released_reservations.aggregate(orders=Count("order", distinct=True), units=Sum("quantity", default=0))
+        if released["orders"]:
+            messages.warning(
+                request,
+                _("%(units)s reserved units in %(orders)s orders were given back to stock; the orders keep them as backorder.")
+                % released,
+            )
 
     return _follow_up(request, pk, action)
 
@@ -187,25 +249,43 @@ def recall_close(request, pk):
     return _follow_up(request, pk, action)
 
 
+@require_POST
+@role_required(*services.RECALL_ROLES)
+def recall_withdraw(request, pk):
+    form = WithdrawForm(request.POST)
+    form.is_valid()
+
+    def action(recall):
+        recall = services.withdraw_recall(actor=request.user, recall=recall, reason=form.cleaned_data.get("reason", ""))
+        messages.success(request, _("Draft recall %(number)s was withdrawn; its lots can be recalled again.") % {"number": recall.number})
+
+    return _follow_up(request, pk, action)
+
+
 @role_required(*services.RECALL_VIEW_ROLES)
 def recall_export(request, pk):
     """Export the affected list: one row per shipment and lot, with the customer's follow-up status."""
     recall = _visible_recall(request, pk)
+    product = recall.product
     follow_up = {row.customer_id: row for row in selectors.recall_customers(recall)}
+    expiry = dict(recall.lots.values_list("pk", "expiry_date"))
     headers = [
-        _("Customer code"), _("Customer"), _("Contact"), _("Contact phone"), _("Delivery address"), _("Shipment number"),
-        _("Shipping date"), _("Sales order"), _("Lot number"), _("Quantity"), _("Notified at"), _("Acknowledged at"),
-        _("Quantity recovered from the customer"),
+        _("SKU"), _("Product"), _("Specification"), _("Registration or record number"), _("Customer code"), _("Customer"),
+        _("Contact"), _("Contact phone"), _("Delivery address"), _("Shipment number"), _("Shipping date"), _("Sales order"),
+        _("Lot number"), _("Expiry date"), _("Quantity"), _("Notified at"), _("Acknowledged at"),
+        _("Quantity recovered from the customer"), _("Of which recovered through returns"),
     ]
     rows = []
-    for row in trace_shipments(recall.lots.values_list("pk", flat=True)):
+    for row in trace_shipments(expiry.keys()):
         customer = follow_up.get(row["customer"])
         rows.append(
             [
+                product.sku, product.name, product.specification, product.registration_number,
                 row["customer_code"], row["customer_name"], row["contact_name"], row["contact_phone"],
                 row["delivery_address"], row["shipment_number"], row["shipped_on"], row["order_number"], row["lot_number"],
-                row["quantity"], customer.notified_at if customer else None, customer.acknowledged_at if customer else None,
-                customer.quantity_recovered if customer else None,
+                expiry.get(row["lot"]), row["quantity"], customer.notified_at if customer else None,
+                customer.acknowledged_at if customer else None, customer.quantity_recovered if customer else None,
+                customer.quantity_returned if customer else None,
             ]
         )
     logger.info("Recall %s affected list exported by user %s: %s rows", recall.pk, request.user.pk, len(rows))

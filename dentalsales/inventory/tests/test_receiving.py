@@ -47,15 +47,16 @@ def gtin(body13):
 
 def test_accepted_receipt_keeps_supplier_serial_and_udi(product, warehouse, logistics):
     receipt = receive(
-        product, warehouse, logistics, supplier="上海齿科材料有限公司", serial_number="SN-0001", udi="(10)R001",
+        product, warehouse, logistics, supplier="上海齿科材料有限公司", serial_number="SN-0001", quantity=1,
+        udi=f"(01){gtin('0690123456789')}(10)R001(21)SN-0001",
     )
 
     receipt.refresh_from_db()
     assert receipt.supplier == "上海齿科材料有限公司"
     assert receipt.serial_number == "SN-0001"
-    assert receipt.udi == "(10)R001"
+    assert receipt.udi == f"(01){gtin('0690123456789')}(10)R001(21)SN-0001"
     assert receipt.inspection_result == InspectionResult.ACCEPTED
-    assert StockBalance.objects.get().on_hand == 10
+    assert StockBalance.objects.get().on_hand == 1
 
 
 def test_rejected_receipt_changes_no_stock(product, warehouse, logistics):
@@ -89,12 +90,16 @@ def test_quality_officer_releases_quarantined_lot(product, warehouse, logistics,
 
     with pytest.raises(NotPermitted):
         release_lot_from_quarantine(actor=logistics, lot=lot)
-    release_lot_from_quarantine(actor=quality, lot=lot)
+    with pytest.raises(InvalidInput):
+        release_lot_from_quarantine(actor=quality, lot=lot, note="  ")
+    release_lot_from_quarantine(actor=quality, lot=lot, note="温度记录已补齐")
 
     lot.refresh_from_db()
     assert lot.status == LotStatus.AVAILABLE
+    assert lot.history.first().history_change_reason == "温度记录已补齐"
+    assert lot.history.first().history_user == quality
     with pytest.raises(InvalidTransition):
-        release_lot_from_quarantine(actor=quality, lot=lot)
+        release_lot_from_quarantine(actor=quality, lot=lot, note="再次放行")
 
 
 @pytest.mark.parametrize("result", [InspectionResult.REJECTED, InspectionResult.QUARANTINED])
@@ -161,7 +166,7 @@ def test_registration_valid_through_today_is_accepted(warehouse, logistics):
 
 def test_udi_with_other_lot_is_refused(product, warehouse, logistics):
     with pytest.raises(InvalidInput) as caught:
-        receive(product, warehouse, logistics, lot_number="R001", udi="(10)R999")
+        receive(product, warehouse, logistics, lot_number="R001", udi=f"(01){gtin('0690123456789')}(10)R999")
 
     assert "R999" in caught.value.field_errors["udi"][0]
     assert GoodsReceipt.objects.count() == 0

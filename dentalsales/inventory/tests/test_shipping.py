@@ -16,6 +16,7 @@ from dentalsales.inventory.models import (
     Lot,
     LotStatus,
     OutboundReview,
+    ReviewFinding,
     ReviewLineResult,
     ReviewResult,
     ShipmentStatus,
@@ -218,7 +219,8 @@ class TestReview:
 
         line = review.lines.get()
         assert line.result == ReviewLineResult.UNMATCHED
-        assert "(10)P2" in line.note
+        assert "P2" in line.note and "P1" in line.note
+        assert line.finding == ReviewFinding.WRONG_LOT
         assert review.result == ReviewResult.FAILED
 
     def test_scanned_matching_gs1_passes(self, customer, warehouse, supervisor, logistics, quality):
@@ -364,12 +366,22 @@ class TestDispatchAndDelivery:
             shipping.confirm_delivery(actor=logistics, shipment=picked, signed_receipt=SimpleUploadedFile("a.pdf", PDF))
 
 
-def test_delivery_note_prints_after_the_first_are_copies(picked):
-    assert shipping.record_delivery_note_print(picked) is False
-    assert shipping.record_delivery_note_print(picked) is True
-    assert shipping.record_delivery_note_print(picked) is True
+def test_delivery_note_prints_are_numbered(picked, logistics):
+    numbers = [shipping.print_delivery_note(actor=logistics, shipment=picked) for _ in range(3)]
+
     picked.refresh_from_db()
+    assert numbers == [1, 2, 3]
     assert picked.delivery_note_prints == 3
+    assert picked.history.first().history_user == logistics
+
+
+@pytest.mark.parametrize("persona", ["rep", "supervisor", "quality", "finance"])
+def test_delivery_note_print_needs_logistics(request, picked, persona):
+    with pytest.raises(NotPermitted):
+        shipping.print_delivery_note(actor=request.getfixturevalue(persona), shipment=picked)
+
+    picked.refresh_from_db()
+    assert picked.delivery_note_prints == 0
 
 
 def test_check_stock_passes_after_the_whole_flow(picked, quality, logistics):

@@ -40,7 +40,7 @@ def review_payload(shipment, **overrides):
 def test_receipt_with_quarantine_and_supplier(api, logistics, product, warehouse):
     payload = {
         "product": product.pk, "warehouse": warehouse.pk, "lot_number": "Q1", "production_date": str(local_today()),
-        "expiry_date": "2030-01-31", "quantity": 5, "supplier": "上海齿科", "serial_number": "SN1",
+        "expiry_date": "2030-01-31", "quantity": 1, "supplier": "上海齿科", "serial_number": "SN1",
         "inspection_result": "quarantined", "inspection_note": "待检",
     }
 

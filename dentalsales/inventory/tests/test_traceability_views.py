@@ -171,10 +171,10 @@ def test_review_record_of_another_reps_shipment_is_404(shipment, quality, rep2):
 
 def test_reprinted_delivery_note_is_marked_as_copy(shipment, logistics):
     client = client_for(logistics)
-    url = reverse("inventory:delivery_note", args=[shipment.pk])
+    url = reverse("inventory:delivery_note_print", args=[shipment.pk])
 
-    first = client.get(url)
-    second = client.get(url)
+    first = client.post(url)
+    second = client.post(url)
 
     assert b'data-testid="copy-mark"' not in first.content
     assert b'data-testid="copy-mark"' in second.content
@@ -219,9 +219,11 @@ def test_transfer_on_screen(stocked_product, warehouse, logistics):
     lot = Lot.objects.get()
     client = client_for(logistics)
 
-    refused = client.post(reverse("inventory:transfer_list"), {"lot": lot.pk, "from_warehouse": warehouse.pk, "to_warehouse": target.pk, "quantity": 101})
+    stock = StockBalance.objects.get(warehouse=warehouse, lot=lot)
+
+    refused = client.post(reverse("inventory:transfer_list"), {"stock": stock.pk, "to_warehouse": target.pk, "quantity": 101})
     assert "quantity" in refused.context["form"].errors
-    client.post(reverse("inventory:transfer_list"), {"lot": lot.pk, "from_warehouse": warehouse.pk, "to_warehouse": target.pk, "quantity": 10})
+    client.post(reverse("inventory:transfer_list"), {"stock": stock.pk, "to_warehouse": target.pk, "quantity": 10})
 
     assert StockTransfer.objects.get().quantity == 10
     assert StockBalance.objects.get(warehouse=target).on_hand == 10

@@ -167,7 +167,7 @@ def test_expiry_before_production_is_refused_beside_the_field(logistics, product
 def test_quantity_below_one_is_refused(logistics, product, warehouse):
     response = client_for(logistics).post(RECEIVE_URL, receive_data(product, warehouse, quantity="0"))
 
-    assert "Quantity must be a whole number of at least 1" in response.context["form"].errors["quantity"][0]
+    assert response.context["form"].errors["quantity"] == ["Quantity must be at least 1, not 0."]
     assert nothing_received()
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from dentalsales.inventory.models import Lot, LotStatus
+from dentalsales.quality import services
 from dentalsales.quality.models import Recall, RecallStatus
 
 from .factories import draft_recall
@@ -23,7 +24,7 @@ def test_recall_api_full_flow(api, quality, product, shipped):
     response = client.post(LIST_URL, {"product": product.pk, "lots": [lot_a.pk], "level": "1", "reason": "无菌屏障破损"}, format="json")
     assert response.status_code == 201, response.data
     assert response.data["status"] == "draft"
-    assert response.data["allowed_actions"] == ["edit", "open"]
+    assert response.data["allowed_actions"] == ["edit", "withdraw", "open"]
     assert [lot["lot_number"] for lot in response.data["lots"]] == ["A001"]
     recall = Recall.objects.get(pk=response.data["id"])
 
@@ -119,7 +120,7 @@ def test_recall_api_list_query_count(api, quality, product, shipped, django_asse
     with django_assert_max_num_queries(8):
         assert client.get(LIST_URL).status_code == 200
     for _ in range(5):
-        draft_recall(quality, product, [shipped["lots"][0], shipped["lots"][1]])
+        services.withdraw_recall(actor=quality, recall=draft_recall(quality, product, [shipped["lots"][1]]), reason="录入错误")
     with django_assert_max_num_queries(8):
         response = client.get(LIST_URL)
     assert response.data["count"] == 6

@@ -26,9 +26,10 @@ def client_for(user):
 
 def test_create_recall_screen(quality, product, shipped):
     client = client_for(quality)
-    response = client.get(CREATE_URL)
+    response = client.get(CREATE_URL, {"product": product.pk})
     assert response.status_code == 200
-    assert f'value="{product.pk}"' in response.content.decode()
+    # The product select renders only the chosen product; Tom Select loads the others from the catalog autocomplete.
+    assert f'<option value="{product.pk}" selected>' in response.content.decode()
 
     choices = client.get(reverse("quality:recall_lot_choices"), {"product": product.pk}).content.decode()
     for lot in shipped["lots"]:
@@ -56,7 +57,7 @@ def test_recall_detail_open_and_follow_up(quality, product, shipped):
     detail_url = reverse("quality:recall_detail", args=[recall.pk])
     assert 'data-testid="draft-hint"' in client.get(detail_url).content.decode()
 
-    response = client.post(reverse("quality:recall_open", args=[recall.pk]), follow=True)
+    response = client.post(reverse("quality:recall_open", args=[recall.pk]), {"confirm": "1"}, follow=True)
     page = response.content.decode()
     assert "is open" in page
     assert Lot.objects.get(pk=shipped["lots"][0].pk).status == LotStatus.RECALLED
@@ -87,10 +88,17 @@ def test_recall_export_lists_shipments(quality, product, shipped):
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "Customer code"
+    header = list(rows[0])
+    assert header[:4] == ["SKU", "Product", "Specification", "Registration or record number"]
+    assert "Expiry date" in header
     assert len(rows) == 1 + 4
-    assert sorted(row[9] for row in rows[1:]) == [4, 5, 7, 10]
-    assert {row[1] for row in rows[1:]} == {"北京口腔医院", "成都牙科诊所", "上海齿科门诊"}
+    quantity = header.index("Quantity")
+    assert sorted(row[quantity] for row in rows[1:]) == [4, 5, 7, 10]
+    assert {row[header.index("Customer")] for row in rows[1:]} == {"北京口腔医院", "成都牙科诊所", "上海齿科门诊"}
+    assert {row[0] for row in rows[1:]} == {product.sku}
+    assert {row[3] for row in rows[1:]} == {product.registration_number}
+    expiry = {row[header.index("Lot number")]: row[header.index("Expiry date")].date() for row in rows[1:]}
+    assert expiry == {"A001": shipped["lots"][0].expiry_date, "B002": shipped["lots"][1].expiry_date}
 
 
 def test_recall_print_page(quality, product, shipped):
@@ -129,10 +137,11 @@ def test_recall_list_query_count(quality, product, shipped, django_assert_max_nu
     with django_assert_max_num_queries(14):
         assert client.get(LIST_URL).status_code == 200
     for _ in range(6):
-        draft_recall(quality, product, [shipped["lots"][0], shipped["lots"][1]])
+        # A lot is in one draft or open recall at a time, so the earlier ones are withdrawn.
+        services.withdraw_recall(actor=quality, recall=draft_recall(quality, product, [shipped["lots"][1]]), reason="录入错误")
     with django_assert_max_num_queries(14):
-        response = client.get(LIST_URL, {"q": "A001"})
-    assert response.content.decode().count("data-recall=") == 7
+        response = client.get(LIST_URL, {"q": "B002"})
+    assert response.content.decode().count("data-recall=") == 6
 
 
 def test_recall_detail_query_count(quality, product, shipped, django_assert_max_num_queries):
@@ -140,6 +149,9 @@ def test_recall_detail_query_count(quality, product, shipped, django_assert_max_
     small = services.open_recall(actor=quality, recall=draft_recall(quality, product, [shipped["lots"][0]]))
     with django_assert_max_num_queries(30):
         assert client.get(reverse("quality:recall_detail", args=[small.pk])).status_code == 200
+    for customer in shipped["customers"][:2]:
+        services.record_notification(actor=quality, recall=small, customer=customer, method="电话")
+    services.close_recall(actor=quality, recall=small, note="已通知")
     large = services.open_recall(actor=quality, recall=draft_recall(quality, product, list(shipped["lots"])))
     with django_assert_max_num_queries(30):
         page = client.get(reverse("quality:recall_detail", args=[large.pk])).content.decode()
