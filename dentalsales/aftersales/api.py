@@ -6,15 +6,18 @@ another representative's record returns 404.
 """
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
+from dentalsales.accounts.roles import SALES_ROLES
 from dentalsales.core.api_fields import PassThroughField, PassThroughIntegerField
+from dentalsales.core.errors import InvalidInput
 from dentalsales.customers.selectors import visible_customers
 
 from . import selectors, services
@@ -34,11 +37,14 @@ COMPLAINT_INPUT_FIELDS = (
 
 
 class ComplaintActionSerializer(serializers.ModelSerializer):
-    actor_name = serializers.CharField(source="actor.display_name", read_only=True)
+    actor_name = serializers.CharField(read_only=True, help_text="The user's name, or “System” for the scheduler (actor is null).")
+    event_text = serializers.CharField(
+        read_only=True, help_text="For an entry the application wrote (kind not empty): its sentence in the request's language."
+    )
 
     class Meta:
         model = ComplaintAction
-        fields = ["id", "from_status", "to_status", "note", "actor", "actor_name", "created_at"]
+        fields = ["id", "from_status", "to_status", "kind", "params", "event_text", "note", "actor", "actor_name", "created_at"]
 
 
 class ComplaintSerializer(serializers.ModelSerializer):
@@ -118,8 +124,39 @@ class AssessSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=None)
 
 
+# Values accepted by the yes/no filters of the complaint list; anything else is a 400.
+TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"", "0", "false", "no", "off"}
+COMPLAINT_FLAG_FILTERS = {
+    "overdue": "Only open complaints past their due date.",
+    "escalated": "Only open complaints escalated to a supervisor.",
+    "adverse": "Only suspected adverse events.",
+}
+
+
+def _flag_filters(params):
+    """Return the yes/no filters of ``params`` as booleans; raise ``ValidationError`` naming a value that is neither."""
+    values, errors = {}, {}
+    for name in COMPLAINT_FLAG_FILTERS:
+        text = params.get(name, "").strip().lower()
+        if text in TRUE_VALUES:
+            values[name] = True
+        elif text in FALSE_VALUES:
+            values[name] = False
+        else:
+            errors[name] = [_("“%(value)s” is not a valid value for %(name)s; use true or false.") % {"value": params.get(name), "name": name}]
+    if errors:
+        raise serializers.ValidationError(errors)
+    return values
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter(name, bool, description=text) for name, text in COMPLAINT_FLAG_FILTERS.items()]
+    )
+)
 class ComplaintViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Complaints and feedback visible to the user; ``?overdue=1``, ``?adverse=1`` filter further."""
+    """Complaints and feedback visible to the user; ``?overdue=true``, ``?escalated=true``, ``?adverse=true`` filter further."""
 
     serializer_class = ComplaintSerializer
     filter_backends = [DjangoFilterBackend, OrderingFilter]
@@ -127,13 +164,8 @@ class ComplaintViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewset
     ordering_fields = ["number", "received_on", "due_date", "severity"]
 
     def get_queryset(self):
-        params = self.request.query_params
-        return selectors.complaint_list(
-            self.request.user,
-            overdue=params.get("overdue") == "1",
-            escalated=params.get("escalated") == "1",
-            adverse=params.get("adverse") == "1",
-        ).prefetch_related(Prefetch("actions", queryset=ComplaintAction.objects.select_related("actor").order_by("pk")))
+        flags = _flag_filters(self.request.query_params) if self.action == "list" else {}
+        return selectors.complaint_list(self.request.user, **flags).prefetch_related(Prefetch("actions", queryset=ComplaintAction.objects.select_related("actor").order_by("pk")))
 
     def _respond(self, complaint, status_code=status.HTTP_200_OK):
         complaint = self.get_queryset().get(pk=complaint.pk)
@@ -242,9 +274,13 @@ class ReturnLineSerializer(serializers.ModelSerializer):
         model = ReturnLine
         fields = [
             "id", "shipment_line", "shipment", "product", "product_name", "lot_number", "quantity", "reason",
-            "reason_note", "unit_price", "amount", "disposition", "warehouse",
+            "reason_note", "unit_price", "amount", "disposition", "received_quantity", "stock_quantity",
+            "quarantine_quantity", "scrap_quantity", "receipt_note", "credited_amount", "warehouse",
         ]
-        read_only_fields = ["product", "unit_price", "amount", "disposition", "warehouse"]
+        read_only_fields = [
+            "product", "unit_price", "amount", "disposition", "received_quantity", "stock_quantity", "quarantine_quantity",
+            "scrap_quantity", "receipt_note", "credited_amount", "warehouse",
+        ]
         extra_kwargs = {"reason_note": {"max_length": None}}
 
     def to_representation(self, line):
@@ -254,6 +290,7 @@ class ReturnLineSerializer(serializers.ModelSerializer):
         data["quantity"] = line.quantity
         data["unit_price"] = f"{line.unit_price:.4f}"
         data["amount"] = f"{line.amount:.2f}"
+        data["credited_amount"] = None if line.credited_amount is None else f"{line.credited_amount:.2f}"
         return data
 
 
@@ -271,11 +308,11 @@ class ReturnSerializer(serializers.ModelSerializer):
         model = ReturnRequest
         fields = [
             "id", "number", "customer", "customer_name", "owner", "kind", "status", "note", "lines", "total_amount",
-            "rejection_reason", "cancellation_reason", "inspection_note", "replacement_order",
+            "credited_amount", "rejection_reason", "cancellation_reason", "inspection_note", "replacement_order",
             "replacement_order_number", "credit_note_number", "allowed_actions", "created_at", "updated_at",
         ]
         read_only_fields = [
-            "number", "status", "total_amount", "rejection_reason", "cancellation_reason", "inspection_note",
+            "number", "status", "total_amount", "credited_amount", "rejection_reason", "cancellation_reason", "inspection_note",
             "credit_note_number", "created_at", "updated_at",
         ]
         extra_kwargs = {"note": {"max_length": None}}
@@ -288,6 +325,7 @@ class ReturnSerializer(serializers.ModelSerializer):
         data["customer"] = request.customer_id
         data["kind"] = request.kind
         data["total_amount"] = f"{request.total_amount:.2f}"
+        data["credited_amount"] = None if request.credited_amount is None else f"{request.credited_amount:.2f}"
         return data
 
     def create(self, validated_data):
@@ -313,12 +351,22 @@ class ApproveSerializer(serializers.Serializer):
 
 class ReceiveLineSerializer(serializers.Serializer):
     id = PassThroughIntegerField()
-    disposition = PassThroughField(help_text="stock, quarantine or scrap")
+    received_quantity = PassThroughIntegerField(required=False, help_text="Units that arrived, 0 up to the approved quantity (default: all).")
+    stock_quantity = PassThroughIntegerField(required=False, help_text="Units back to stock.")
+    quarantine_quantity = PassThroughIntegerField(required=False, help_text="Units to quarantine.")
+    scrap_quantity = PassThroughIntegerField(required=False, help_text="Units to scrap.")
+    disposition = PassThroughField(required=False, help_text="stock, quarantine or scrap: every received unit goes there.")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=None, help_text="Required when fewer units arrived.")
 
 
 class ReceiveSerializer(serializers.Serializer):
     lines = ReceiveLineSerializer(many=True)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=None)
+
+
+class ScanSerializer(serializers.Serializer):
+    customer = PassThroughIntegerField()
+    barcode = serializers.CharField(max_length=200, allow_blank=True)
 
 
 class ReturnViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -368,19 +416,52 @@ class ReturnViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=ReceiveSerializer)
     @action(detail=True, methods=["post"])
     def receive(self, request, pk=None):
-        """Receive and inspect: ``lines`` gives each return line's disposition (stock, quarantine or scrap)."""
+        """Receive and inspect: per return line the quantity received and its split between stock, quarantine and scrap.
+
+        The credit note covers the units received.
+        """
         serializer = ReceiveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        dispositions = {line["id"]: line["disposition"] for line in serializer.validated_data["lines"]}
         request_obj = services.receive_return(
-            actor=request.user, request=self.get_object(), dispositions=dispositions, note=serializer.validated_data["note"]
+            actor=request.user,
+            request=self.get_object(),
+            lines=[dict(line) for line in serializer.validated_data["lines"]],
+            note=serializer.validated_data["note"],
         )
         return self._respond(request_obj)
+
+    @extend_schema(request=ScanSerializer)
+    @action(detail=False, methods=["post"])
+    def scan(self, request):
+        """Find the customer's returnable shipment lines of the lot (and product) in a scanned GS1 barcode; 400 names an unmatched code."""
+        if not request.user.has_role(*SALES_ROLES):
+            raise PermissionDenied(_("Only sales staff can enter returns."))
+        serializer = ScanSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = visible_customers(request.user).filter(pk=_int_or_none(serializer.validated_data["customer"])).first()
+        if customer is None:
+            raise NotFound()
+        found = selectors.match_scanned_line(request.user, customer, serializer.validated_data["barcode"])
+        values = found["values"]
+        return Response(
+            {
+                "gtin": values["gtin"],
+                "lot_number": values["lot_number"],
+                "expiry_date": values["expiry_date"].isoformat() if values["expiry_date"] else None,
+                "serial_number": values["serial_number"],
+                "shipment_lines": [line.pk for line in found["lines"]],
+            }
+        )
 
     @extend_schema(parameters=[OpenApiParameter("customer", int, required=True)])
     @action(detail=False, methods=["get"])
     def returnable(self, request):
-        """List the customer's dispatched shipment lines that still have units to return."""
+        """List the customer's dispatched shipment lines that still have units to return.
+
+        ``recalls`` names the open or closed recalls of the lot that list the
+        customer. A line whose units the recall records as recovered without a
+        return is listed with ``returnable`` 0 and ``recovered_by_hand`` set.
+        """
         customer = visible_customers(request.user).filter(pk=_int_or_none(request.query_params.get("customer"))).first()
         if customer is None:
             raise NotFound()
@@ -397,10 +478,17 @@ class ReturnViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                 "returned": line.returned,
                 "returnable": line.returnable,
                 "unit_price": f"{line.order_line.unit_price:.4f}",
+                "recalls": [recall.number for recall in line.recalls],
+                # Units the recall records as recovered without a return; they cap ``returnable``.
+                "recovered_by_hand": line.recall_limit["by_hand"] if line.recall_limit else 0,
             }
             for line in selectors.returnable_lines(request.user, customer)
         ]
         return Response(rows)
+
+
+def _two_places(value):
+    return None if value is None else f"{value:.2f}"
 
 
 def _int_or_none(value):
@@ -411,9 +499,17 @@ def _int_or_none(value):
 
 
 class CallbackRecordSerializer(serializers.Serializer):
-    reached = serializers.BooleanField(required=False, default=True)
+    reached = serializers.BooleanField(required=False, default=True, help_text="false for an unanswered call.")
     score = PassThroughIntegerField(required=False, allow_null=True, default=None)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=None)
+    retry_on = PassThroughField(
+        required=False, allow_null=True, default=None,
+        help_text="Unanswered call: YYYY-MM-DD of the next call (default: SATISFACTION_CALLBACK_RETRY_DAYS from today).",
+    )
+    close_unreachable = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Unanswered call: close the call-back as unreachable; allowed from the SATISFACTION_CALLBACK_MAX_ATTEMPTS-th call.",
+    )
 
 
 class CallbackSerializer(serializers.ModelSerializer):
@@ -424,7 +520,7 @@ class CallbackSerializer(serializers.ModelSerializer):
         model = SatisfactionCallback
         fields = [
             "id", "shipment", "shipment_number", "customer", "customer_name", "owner", "due_date", "status", "score",
-            "comment", "completed_by", "completed_at",
+            "comment", "unreachable_attempts", "last_attempt_at", "last_attempt_note", "completed_by", "completed_at",
         ]
         read_only_fields = fields
 
@@ -449,8 +545,10 @@ class CallbackViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=False, methods=["get"])
     def report(self, request):
-        """Return the average satisfaction score and the number of scored call-backs per dimension value."""
+        """Return the satisfaction scores of call-backs and complaints per dimension value: counts and averages per source and combined."""
         form = SatisfactionReportForm(request.query_params)
+        if not form.is_valid():
+            raise InvalidInput(field_errors={name: [str(message) for message in errors] for name, errors in form.errors.items()})
         filters = form.filters()
         rows = selectors.satisfaction_report(request.user, **filters)
         return Response(
@@ -460,6 +558,10 @@ class CallbackViewSet(viewsets.ReadOnlyModelViewSet):
                     "label": row["label"],
                     "count": row["count"],
                     "average": f"{row['average']:.2f}",
+                    "callback_count": row["callback_count"],
+                    "callback_average": _two_places(row["callback_average"]),
+                    "complaint_count": row["complaint_count"],
+                    "complaint_average": _two_places(row["complaint_average"]),
                 }
                 for row in rows
             ]
@@ -468,7 +570,7 @@ class CallbackViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=CallbackRecordSerializer)
     @action(detail=True, methods=["post"])
     def record(self, request, pk=None):
-        """Record the call: ``score`` 1–5 and ``comment``, or ``reached: false``."""
+        """Record the call: ``score`` 1–5 and ``comment``; or ``reached: false`` with ``retry_on``, or ``close_unreachable``."""
         serializer = CallbackRecordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         callback = services.record_callback(actor=request.user, callback=self.get_object(), **serializer.validated_data)

@@ -1,7 +1,12 @@
 """Forms of the after-sales screens; they only parse input, the services check the rules."""
 
+import datetime
+
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from dentalsales.core.timeutils import local_today
 
 from dentalsales.catalog.models import Product
 from dentalsales.customers.selectors import visible_customers
@@ -48,6 +53,26 @@ def _searchable_customer(form, user, field_name="customer"):
         field.widget.attrs["data-url"] = url
 
 
+class _CheckedByService:
+    """A field shown as required whose empty value still reaches the service.
+
+    The service reports a missing value together with every other problem
+    of the form, so the user sees all of them after one submit.
+    """
+
+    def validate(self, value):
+        if value not in self.empty_values:
+            super().validate(value)
+
+
+class ServiceCheckedCharField(_CheckedByService, forms.CharField):
+    pass
+
+
+class ServiceCheckedRecordField(_CheckedByService, RecordChoiceField):
+    pass
+
+
 class ComplaintFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
@@ -82,20 +107,29 @@ class ComplaintFilterForm(forms.Form):
 
 
 class ComplaintForm(forms.Form):
-    """Complaint details; ``customer`` and ``suspected_adverse_event`` exist only when a complaint is entered."""
+    """Complaint details; ``customer``, ``received_on`` and ``suspected_adverse_event`` exist only when a complaint is entered."""
 
-    customer = RecordChoiceField(label=_("Customer"), required=False)
+    customer = ServiceCheckedRecordField(label=_("Customer"))
+    received_on = forms.DateField(
+        label=_("Received on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("The day the customer reported it; the due date counts from this day."),
+    )
     channel = forms.ChoiceField(label=_("Channel"), choices=FeedbackChannel.choices)
     category = forms.ChoiceField(label=_("Category"), choices=ComplaintCategory.choices)
     severity = forms.ChoiceField(
         label=_("Severity"), choices=Severity.choices, initial=Severity.MEDIUM,
         help_text=_("Sets the due date by the service level for this severity."),
     )
-    contact_name = forms.CharField(label=_("Contact"), required=False, max_length=60)
+    contact_name = forms.CharField(
+        label=_("Contact"), required=False, max_length=60,
+        help_text=_("Leave empty when the customer's main contact reported it."),
+    )
     contact_phone = forms.CharField(label=_("Contact phone"), required=False, max_length=30)
     product = RecordChoiceField(label=_("Product"), required=False)
     lot_number = forms.CharField(label=_("Lot number"), required=False, max_length=50)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    description = ServiceCheckedCharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}))
     root_cause = forms.CharField(label=_("Root cause"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     suspected_adverse_event = forms.BooleanField(
         label=_("Suspected adverse event (sent to the quality officer)"), required=False
@@ -105,9 +139,15 @@ class ComplaintForm(forms.Form):
         super().__init__(*args, **kwargs)
         if complaint is not None:
             del self.fields["customer"]
+            del self.fields["received_on"]
             del self.fields["suspected_adverse_event"]
         else:
             del self.fields["root_cause"]
+            today = local_today()
+            self.fields["received_on"].initial = today
+            self.fields["received_on"].widget.attrs.update(
+                {"max": today.isoformat(), "min": (today - datetime.timedelta(days=settings.COMPLAINT_MAX_BACKDATE_DAYS)).isoformat()}
+            )
         _style(self)
         if "customer" in self.fields:
             _searchable_customer(self, user)
@@ -134,9 +174,20 @@ class NoteForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
-    resolution = forms.CharField(label=_("Resolution"), required=False, widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}))
-    root_cause = forms.CharField(label=_("Root cause"), required=False, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
+    resolution = ServiceCheckedCharField(label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}))
+    root_cause = ServiceCheckedCharField(label=_("Root cause"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
     note = forms.CharField(label=_("Note"), required=False, widget=forms.TextInput(attrs={"class": "form-control"}))
+
+    def __init__(self, *args, root_cause_required=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only a quality complaint needs its root cause.
+        self.fields["root_cause"].required = root_cause_required
+
+
+class ReopenForm(forms.Form):
+    note = ServiceCheckedCharField(
+        label=_("Why is the complaint reopened?"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
+    )
 
 
 class CloseForm(forms.Form):
@@ -195,17 +246,36 @@ class ReasonForm(forms.Form):
 
 
 class CallbackForm(forms.Form):
+    # Values of ``reached``: "1" reached; "0" unanswered, call again; "close" unanswered, close as unreachable.
     reached = forms.ChoiceField(
         label=_("Outcome"),
-        choices=[("1", _("Customer reached")), ("0", _("Customer unreachable"))],
+        choices=[("1", _("Customer reached")), ("0", _("No answer, call again")), ("close", _("No answer, close as unreachable"))],
         initial="1",
         widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    retry_on = forms.CharField(
+        label=_("Call again on"), required=False, max_length=20,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
     score = forms.CharField(
         label=_("Satisfaction score (1–5)"), required=False, max_length=10,
         widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "numeric"}),
     )
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
+
+
+class NamedDateField(forms.DateField):
+    """A date field whose error names the value and the field, so a user sees which of two dates is wrong."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                _("“%(value)s” is not a valid date for “%(field)s”; use YYYY-MM-DD."),
+                code="invalid",
+                params={"value": value, "field": self.label},
+            ) from None
 
 
 class SatisfactionReportForm(forms.Form):
@@ -216,14 +286,25 @@ class SatisfactionReportForm(forms.Form):
         ("month", _("Month")),
     ]
     dimension = forms.ChoiceField(label=_("Per"), choices=DIMENSIONS, required=False)
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = NamedDateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = NamedDateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _style(self)
 
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The period ends on %(end)s, before it starts on %(start)s.") % {"start": start, "end": end})
+        return data
+
+    def all_error_messages(self):
+        """Return every error of the form as one list of sentences, for a page message or an API 400."""
+        return [str(message) for messages in self.errors.values() for message in messages]
+
     def filters(self):
-        self.is_valid()
+        """Return the report's filters; call only when ``is_valid()`` is true."""
         data = self.cleaned_data
         return {"dimension": data.get("dimension") or "representative", "start": data.get("start"), "end": data.get("end")}

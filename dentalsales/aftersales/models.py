@@ -4,7 +4,11 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.formats import date_format
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from dentalsales.core.timeutils import local_today
@@ -33,7 +37,8 @@ class Severity(models.TextChoices):
 
 
 class ComplaintStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    # The context keeps this "Open" apart from the one of accounts, because a complaint waits to be handled.
+    OPEN = "open", pgettext_lazy("complaint status", "Open")
     IN_PROGRESS = "in_progress", _("In progress")
     WAITING_FOR_CUSTOMER = "waiting_for_customer", _("Waiting for customer")
     RESOLVED = "resolved", _("Resolved")
@@ -137,14 +142,46 @@ class Complaint(models.Model):
         return self.is_open and self.due_date < local_today()
 
 
+class ComplaintEvent(models.TextChoices):
+    """Log entries the application writes itself; their text is composed in the reader's language when shown."""
+
+    NOTE = "", _("Note or status change")
+    ESCALATED = "escalated", _("Escalated")
+    SEVERITY_CHANGED = "severity_changed", _("Severity changed")
+    FLAGGED = "flagged", _("Flagged as a suspected adverse event")
+    REOPENED = "reopened", _("Reopened")
+
+
+def _label(choices, value):
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _date(value):
+    parsed = parse_date(value) if isinstance(value, str) else value
+    return date_format(parsed, "Y-m-d") if parsed else "—"
+
+
 class ComplaintAction(models.Model):
-    """One step taken on a complaint: a call, a visit, a replacement sent, a status change."""
+    """One step taken on a complaint: a call, a visit, a replacement sent, a status change.
+
+    An entry written by the application has a ``kind`` and ``params``
+    instead of a stored sentence, so every reader sees it in their own
+    language. ``actor`` is empty when no person did it, as for the
+    scheduler's escalation.
+    """
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="actions")
     from_status = models.CharField(_("from"), max_length=24, choices=ComplaintStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=24, choices=ComplaintStatus.choices, blank=True)
     note = models.TextField(_("action taken"), blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=20, choices=ComplaintEvent.choices, blank=True, default="")
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
 
     class Meta:
@@ -152,11 +189,45 @@ class ComplaintAction(models.Model):
         verbose_name = _("complaint action")
         verbose_name_plural = _("complaint actions")
 
+    @property
+    def actor_name(self):
+        """Return who wrote the entry: the user's name, or "System" for the scheduler."""
+        return self.actor.display_name if self.actor_id else gettext("System")
+
+    @property
+    def event_text(self):
+        """Return the sentence of an application-written entry in the active language; "" for a user's note."""
+        params = self.params or {}
+        if self.kind == ComplaintEvent.ESCALATED:
+            return gettext("Escalated: due on %(date)s and still %(status)s.") % {
+                "date": _date(params.get("due_date")),
+                "status": _label(ComplaintStatus, params.get("status", "")),
+            }
+        if self.kind == ComplaintEvent.SEVERITY_CHANGED:
+            return gettext(
+                "Severity changed from %(old)s to %(new)s; the due date moved from %(old_date)s to %(new_date)s."
+            ) % {
+                "old": _label(Severity, params.get("old_severity", "")),
+                "new": _label(Severity, params.get("new_severity", "")),
+                "old_date": _date(params.get("old_due_date")),
+                "new_date": _date(params.get("new_due_date")),
+            }
+        if self.kind == ComplaintEvent.FLAGGED:
+            return gettext("Flagged as a suspected adverse event.")
+        if self.kind == ComplaintEvent.REOPENED:
+            parts = []
+            if params.get("resolution"):
+                parts.append(gettext("Previous resolution: %(text)s") % {"text": params["resolution"]})
+            if params.get("satisfaction_score"):
+                parts.append(gettext("Previous customer satisfaction: %(score)s / 5") % {"score": params["satisfaction_score"]})
+            return "\n".join(parts)
+        return ""
+
 
 class CallbackStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
     DONE = "done", _("Done")
-    UNREACHABLE = "unreachable", _("Customer unreachable")
+    UNREACHABLE = "unreachable", _("Closed: customer unreachable")
 
 
 class SatisfactionCallback(models.Model):
@@ -176,6 +247,12 @@ class SatisfactionCallback(models.Model):
     )
     due_date = models.DateField(_("due date"))
     status = models.CharField(_("status"), max_length=20, choices=CallbackStatus.choices, default=CallbackStatus.SCHEDULED)
+    # Calls that did not reach the customer. The call-back stays scheduled
+    # until a call reaches them, or until the representative closes it after
+    # SATISFACTION_CALLBACK_MAX_ATTEMPTS unanswered calls.
+    unreachable_attempts = models.PositiveSmallIntegerField(_("unanswered calls"), default=0)
+    last_attempt_at = models.DateTimeField(_("last unanswered call"), null=True, blank=True)
+    last_attempt_note = models.TextField(_("note on the last unanswered call"), blank=True)
     score = models.PositiveSmallIntegerField(
         _("satisfaction score (1–5)"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
@@ -278,6 +355,10 @@ class ReturnRequest(models.Model):
         on_delete=models.PROTECT,
         related_name="exchanged_return",
     )
+    credited_amount = models.DecimalField(
+        _("credited value"), max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text=_("Value of the units actually received, credited to the customer."),
+    )
     # The finance app's credit note, kept by number so that this app does
     # not depend on the finance models' migrations.
     credit_note_number = models.CharField(_("credit note"), max_length=40, blank=True)
@@ -312,7 +393,15 @@ class ReturnLine(models.Model):
     # note keeps the price the customer paid.
     unit_price = models.DecimalField(_("unit price (tax incl.)"), max_digits=14, decimal_places=4)
     amount = models.DecimalField(_("amount (tax incl.)"), max_digits=14, decimal_places=2)
+    # The outcome when every received unit went the same way; blank when
+    # the units were split or none arrived.
     disposition = models.CharField(_("disposition"), max_length=20, choices=Disposition.choices, blank=True)
+    received_quantity = models.PositiveIntegerField(_("quantity received"), null=True, blank=True)
+    stock_quantity = models.PositiveIntegerField(_("back to stock"), default=0)
+    quarantine_quantity = models.PositiveIntegerField(_("to quarantine"), default=0)
+    scrap_quantity = models.PositiveIntegerField(_("to scrap"), default=0)
+    receipt_note = models.CharField(_("receipt note"), max_length=300, blank=True)
+    credited_amount = models.DecimalField(_("credited amount"), max_digits=14, decimal_places=2, null=True, blank=True)
     warehouse = models.ForeignKey(
         "inventory.Warehouse",
         verbose_name=_("received into"),
@@ -327,7 +416,18 @@ class ReturnLine(models.Model):
         ordering = ["request", "id"]
         verbose_name = _("return line")
         verbose_name_plural = _("return lines")
-        constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="return_line_quantity_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="return_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(received_quantity__isnull=True) | Q(received_quantity__lte=models.F("quantity")),
+                name="return_line_received_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(received_quantity__isnull=True)
+                | Q(received_quantity=models.F("stock_quantity") + models.F("quarantine_quantity") + models.F("scrap_quantity")),
+                name="return_line_outcome_adds_up",
+            ),
+        ]
 
 
 class ReturnStatusChange(models.Model):

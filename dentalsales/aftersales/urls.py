@@ -12,6 +12,7 @@ urlpatterns = [
     path("complaints/<int:pk>/<slug:action>/", views.complaint_action, name="complaint_action"),
     path("returns/", views.return_list, name="return_list"),
     path("returns/new/", views.return_create, name="return_create"),
+    path("returns/scan/", views.return_scan, name="return_scan"),
     path("returns/<int:pk>/", views.return_detail, name="return_detail"),
     path("returns/<int:pk>/<slug:action>/", views.return_action, name="return_action"),
     path("callbacks/", views.callback_list, name="callback_list"),

@@ -1,20 +1,24 @@
 """Web screens of after-sales: complaints, the adverse-event queue, returns, call-backs and the satisfaction report."""
 
+import json
 import logging
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dentalsales.accounts.roles import REVIEW_ROLES, SALES_ROLES, Role
 from dentalsales.accounts.views import role_required
-from dentalsales.core.errors import DomainError
+from dentalsales.core.errors import DomainError, InvalidTransition, NotPermitted
 from dentalsales.core.spreadsheets import xlsx_response
 from dentalsales.core.views import add_domain_error, paginate, report_domain_error
 from dentalsales.customers.selectors import visible_customers
+from dentalsales.quality.selectors import can_view_recalls
 
 from . import selectors, services
 from .forms import (
@@ -25,13 +29,14 @@ from .forms import (
     ComplaintForm,
     NoteForm,
     ReasonForm,
+    ReopenForm,
     ResolveForm,
     ReturnCustomerForm,
     ReturnFilterForm,
     ReturnHeaderForm,
     SatisfactionReportForm,
 )
-from .models import ComplaintAction, Disposition, ReturnReason
+from .models import CallbackStatus, ComplaintAction, ComplaintCategory, Disposition, ReturnReason, ReturnStatus
 from .services.complaints import COMPLAINT_ROLES
 from .services.returns import RECEIVING_ROLES
 from .services.stock import must_be_quarantined
@@ -65,7 +70,7 @@ def _export_complaints(request, rows):
     headers = [
         _("Complaint number"), _("Received on"), _("Due date"), _("Customer code"), _("Customer"), _("Channel"),
         _("Category"), _("Severity"), _("Product"), _("Lot number"), _("Person responsible"), _("Status"),
-        _("Suspected adverse event"), _("Satisfaction"),
+        _("Suspected adverse event"), _("Satisfaction"), _("Description"), _("Resolution"), _("Root cause"),
     ]
     data = [
         [
@@ -73,7 +78,8 @@ def _export_complaints(request, rows):
             complaint.get_channel_display(), complaint.get_category_display(), complaint.get_severity_display(),
             complaint.product.name if complaint.product_id else "", complaint.lot.lot_number if complaint.lot_id else "",
             complaint.owner.display_name, complaint.get_status_display(),
-            _("Yes") if complaint.suspected_adverse_event else "", complaint.satisfaction_score,
+            _("Yes") if complaint.suspected_adverse_event else _("No"), complaint.satisfaction_score,
+            complaint.description, complaint.resolution, complaint.root_cause,
         ]
         for complaint in rows
     ]
@@ -127,71 +133,99 @@ def complaint_edit(request, pk):
 
 @login_required
 def complaint_detail(request, pk):
-    complaint = _visible_complaint(request, pk)
+    return _render_complaint_detail(request, _visible_complaint(request, pk))
+
+
+def _render_complaint_detail(request, complaint, *, bound_form=None, open_panel=""):
+    """Render the complaint page; ``bound_form`` replaces the empty form of ``open_panel``, whose panel is shown open."""
     sees_lot_customers = request.user.has_role(*selectors.LOT_TRACE_ROLES)
+    forms_by_panel = {
+        "add_action": ("note_form", NoteForm(prefix="note")),
+        "resolve": (
+            "resolve_form",
+            ResolveForm(
+                prefix="resolve",
+                initial={"resolution": complaint.resolution, "root_cause": complaint.root_cause},
+                root_cause_required=complaint.category == ComplaintCategory.QUALITY,
+            ),
+        ),
+        "close": ("close_form", CloseForm(prefix="close")),
+        "reopen": ("reopen_form", ReopenForm(prefix="reopen")),
+        "assess": ("assess_form", AssessForm(prefix="assess")),
+    }
     context = {
         "complaint": complaint,
         "actions": services.allowed_complaint_actions(complaint, request.user),
         "log": ComplaintAction.objects.filter(complaint=complaint).select_related("actor").order_by("pk"),
         "lot_customers": selectors.lot_other_customers(complaint) if sees_lot_customers else None,
-        "note_form": NoteForm(prefix="note"),
-        "resolve_form": ResolveForm(prefix="resolve", initial={"resolution": complaint.resolution, "root_cause": complaint.root_cause}),
-        "close_form": CloseForm(prefix="close"),
-        "assess_form": AssessForm(prefix="assess"),
+        "main_contact": None if complaint.contact_name else selectors.main_contact(request.user, complaint.customer),
+        "open_panel": open_panel,
     }
+    for panel, (name, form) in forms_by_panel.items():
+        context[name] = bound_form if panel == open_panel and bound_form is not None else form
     return render(request, "aftersales/complaint_detail.html", context)
+
+
+# The forms of the actions whose typed text is shown again when the service refuses them.
+ACTION_FORMS = {
+    "add_action": (NoteForm, "note"),
+    "resolve": (ResolveForm, "resolve"),
+    "close": (CloseForm, "close"),
+    "reopen": (ReopenForm, "reopen"),
+    "assess": (AssessForm, "assess"),
+}
 
 
 @require_POST
 @role_required(*COMPLAINT_ROLES)
 def complaint_action(request, pk, action):
     complaint = _visible_complaint(request, pk)
+    form = None
+    if action in ACTION_FORMS:
+        form_class, prefix = ACTION_FORMS[action]
+        extra = {"root_cause_required": complaint.category == ComplaintCategory.QUALITY} if action == "resolve" else {}
+        form = form_class(request.POST, prefix=prefix, **extra)
+        form.is_valid()
     try:
         if action == "add_action":
-            form = NoteForm(request.POST, prefix="note")
-            form.is_valid()
             services.record_complaint_action(actor=request.user, complaint=complaint, note=form.cleaned_data.get("note", ""))
             done = _("The action was added to complaint %(number)s.")
         elif action == "flag_adverse_event":
-            form = NoteForm(request.POST, prefix="note")
-            form.is_valid()
-            services.flag_adverse_event(actor=request.user, complaint=complaint, note=form.cleaned_data.get("note", ""))
+            note_form = NoteForm(request.POST, prefix="note")
+            note_form.is_valid()
+            services.flag_adverse_event(actor=request.user, complaint=complaint, note=note_form.cleaned_data.get("note", ""))
             done = _("Complaint %(number)s was sent to the quality officer as a suspected adverse event.")
         elif action == "assess":
-            form = AssessForm(request.POST, prefix="assess")
-            form.is_valid()
             services.assess_adverse_event(
                 actor=request.user, complaint=complaint,
                 outcome=form.cleaned_data.get("outcome", request.POST.get("assess-outcome")), note=form.cleaned_data.get("note", ""),
             )
             done = _("The assessment of complaint %(number)s was recorded.")
         elif action in services.COMPLAINT_TRANSITIONS:
-            values = _transition_values(request, action)
+            if form is None:
+                note_form = NoteForm(request.POST, prefix="note")
+                note_form.is_valid()
+                values = {"note": note_form.cleaned_data.get("note", "")}
+            else:
+                values = {name: form.cleaned_data.get(name, "") for name in form.fields}
+            if action == "close":
+                values["satisfaction_score"] = values["satisfaction_score"] or None
             services.change_complaint_status(actor=request.user, complaint=complaint, action=action, **values)
             done = _("Complaint %(number)s is now %(status)s.")
         else:
             raise Http404
     except DomainError as error:
         logger.warning("Complaint %s: %s failed for user %s: %s", complaint.pk, action, request.user.pk, error.code)
-        report_domain_error(request, error)
+        if form is None or isinstance(error, (NotPermitted, InvalidTransition)):
+            report_domain_error(request, error)
+        else:
+            # Keep what the user typed and open the panel again, with the message beside its field.
+            add_domain_error(form, error)
+            return _render_complaint_detail(request, complaint, bound_form=form, open_panel=action)
     else:
         complaint.refresh_from_db()
         messages.success(request, done % {"number": complaint.number, "status": complaint.get_status_display()})
     return redirect("aftersales:complaint_detail", pk=complaint.pk)
-
-
-def _transition_values(request, action):
-    if action == "resolve":
-        form = ResolveForm(request.POST, prefix="resolve")
-        form.is_valid()
-        return {"resolution": form.cleaned_data.get("resolution", ""), "root_cause": form.cleaned_data.get("root_cause", ""), "note": form.cleaned_data.get("note", "")}
-    if action == "close":
-        form = CloseForm(request.POST, prefix="close")
-        form.is_valid()
-        return {"satisfaction_score": form.cleaned_data.get("satisfaction_score") or None, "note": form.cleaned_data.get("note", "")}
-    form = NoteForm(request.POST, prefix="note")
-    form.is_valid()
-    return {"note": form.cleaned_data.get("note", "")}
 
 
 @role_required(Role.QUALITY_OFFICER, Role.MANAGER, Role.ADMINISTRATOR)
@@ -230,8 +264,16 @@ def return_create(request):
     """Step one picks the customer (GET); step two lists its returnable shipment lines with a quantity and reason each."""
     source = request.POST if request.method == "POST" else request.GET
     customer_form = ReturnCustomerForm(source or None, user=request.user)
-    customer_id = as_int(source.get("customer"))
-    customer = visible_customers(request.user).filter(pk=customer_id).first() if customer_id else None
+    raw_customer = str(source.get("customer", "")).strip()
+    customer = None
+    customer_error = ""
+    if raw_customer:
+        # Another representative's customer, or no customer at all, is a 404 like every other record the user may not see.
+        customer = visible_customers(request.user).filter(pk=as_int(raw_customer)).first() if as_int(raw_customer) else None
+        if customer is None:
+            raise Http404
+    elif "customer" in source:
+        customer_error = _("Choose the customer whose shipped goods you want to return.")
     lines = selectors.returnable_lines(request.user, customer) if customer else []
     header_form = ReturnHeaderForm(request.POST if request.method == "POST" else None, initial={"kind": "return"})
     errors = []
@@ -260,6 +302,7 @@ def return_create(request):
         line.expired = must_be_quarantined(line.lot)
     context = {
         "customer_form": customer_form,
+        "customer_error": customer_error,
         "customer": customer,
         "lines": lines,
         "header_form": header_form,
@@ -267,6 +310,43 @@ def return_create(request):
         "errors": errors,
     }
     return render(request, "aftersales/return_form.html", context)
+
+
+@require_POST
+@role_required(*SALES_ROLES)
+def return_scan(request):
+    """Find the returnable shipment line of ``?customer=`` that a scanned GS1 barcode names (JSON, for the return form).
+
+    Responds in the UDI parse API's format, so the shared scan field can call
+    it: 200 with the parsed values and ``shipment_lines``, or 400 with ``detail``.
+    """
+    customer = visible_customers(request.user).filter(pk=as_int(request.GET.get("customer"))).first()
+    if customer is None:
+        raise Http404
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        payload = {}
+    barcode = payload.get("barcode", "") if isinstance(payload, dict) else ""
+    try:
+        found = selectors.match_scanned_line(request.user, customer, str(barcode))
+    except DomainError as error:
+        logger.warning("Return scan for customer %s by user %s rejected: %s", customer.pk, request.user.pk, error.code)
+        return JsonResponse({"detail": str(error), "code": error.code}, status=400)
+    values = found["values"]
+    return JsonResponse(
+        {
+            "gtin": values["gtin"],
+            "lot_number": values["lot_number"],
+            "production_date": values["production_date"].isoformat() if values["production_date"] else None,
+            "expiry_date": values["expiry_date"].isoformat() if values["expiry_date"] else None,
+            "serial_number": values["serial_number"],
+            "shipment_lines": [line.pk for line in found["lines"]],
+            "message": _("Lot %(lot)s was shipped on several lines; the newest is chosen.") % {"lot": values["lot_number"]}
+            if len(found["lines"]) > 1
+            else "",
+        }
+    )
 
 
 def _entered_lines(data, lines):
@@ -315,9 +395,21 @@ def return_detail(request, pk):
     lines = list(item.lines.select_related("lot", "shipment_line__shipment", "warehouse").order_by("pk"))
     for line in lines:
         line.must_quarantine = must_be_quarantined(line.lot)
+    recalls = selectors.recalls_by_lot({line.lot_id for line in lines}, customer_id=item.customer_id)
+    recalled_lines = [
+        {"lot": line.lot.lot_number, "recall": recall} for line in lines for recall in recalls.get(line.lot_id, [])
+    ]
+    received = sum(line.received_quantity or 0 for line in lines)
+    approved = sum(line.quantity for line in lines)
+    replacement_short = None
+    if item.replacement_order_id and item.status == ReturnStatus.RECEIVED and received < approved:
+        replacement_short = {"received": received, "approved": approved}
     context = {
         "item": item,
         "lines": lines,
+        "recalled_lines": list({(row["lot"], row["recall"].pk): row for row in recalled_lines}.values()),
+        "can_view_recalls": can_view_recalls(request.user),
+        "replacement_short": replacement_short,
         "actions": services.allowed_return_actions(item, request.user),
         "changes": item.status_changes.select_related("actor").order_by("pk"),
         "reason_form": ReasonForm(),
@@ -343,11 +435,12 @@ def return_action(request, pk, action):
             services.cancel_return(actor=request.user, request=item, reason=request.POST.get("reason", ""))
             done = _("Return %(number)s was cancelled.")
         elif action == "receive":
-            dispositions = {
-                key.removeprefix("disposition-"): value for key, value in request.POST.items() if key.startswith("disposition-")
-            }
-            item = services.receive_return(actor=request.user, request=item, dispositions=dispositions, note=request.POST.get("note", ""))
+            item = services.receive_return(
+                actor=request.user, request=item, lines=_receipt_entries(request.POST, item), note=request.POST.get("note", "")
+            )
             done = _("Return %(number)s was received; credit note %(credit)s was issued.")
+            if not item.credit_note_number:
+                done = _("Return %(number)s was received; nothing arrived, so no credit note was issued.")
         else:
             raise Http404
     except DomainError as error:
@@ -363,6 +456,30 @@ def return_action(request, pk, action):
     return redirect("aftersales:return_detail", pk=item.pk)
 
 
+# Form field prefixes of the receipt form, per return line, and the service's keys.
+RECEIPT_FIELDS = {
+    "received": "received_quantity",
+    "stock": "stock_quantity",
+    "quarantine": "quarantine_quantity",
+    "scrap": "scrap_quantity",
+    "receipt-note": "note",
+    "disposition": "disposition",
+}
+
+
+def _receipt_entries(data, item):
+    """Return the service's receipt entries, one per return line, from the ``<field>-<line id>`` inputs of the receipt form."""
+    entries = []
+    for line_id in item.lines.order_by("pk").values_list("pk", flat=True):
+        entry = {"id": line_id}
+        for prefix, key in RECEIPT_FIELDS.items():
+            value = data.get(f"{prefix}-{line_id}")
+            if value is not None:
+                entry[key] = value.strip()
+        entries.append(entry)
+    return entries
+
+
 @role_required(*SALES_ROLES)
 def callback_list(request):
     due_only = request.GET.get("due") == "1"
@@ -371,7 +488,13 @@ def callback_list(request):
     return render(
         request,
         "aftersales/callback_list.html",
-        {"page_obj": paginate(request, rows), "due_only": due_only, "status": status, "form": CallbackForm()},
+        {
+            "page_obj": paginate(request, rows),
+            "due_only": due_only,
+            "status": status,
+            "form": CallbackForm(),
+            "max_attempts": settings.SATISFACTION_CALLBACK_MAX_ATTEMPTS,
+        },
     )
 
 
@@ -382,27 +505,56 @@ def callback_record(request, pk):
     form = CallbackForm(request.POST, prefix=f"cb{pk}")
     form.is_valid()
     try:
-        services.record_callback(
+        outcome = form.cleaned_data.get("reached", "1")
+        callback = services.record_callback(
             actor=request.user,
             callback=callback,
-            reached=form.cleaned_data.get("reached", "1") != "0",
+            reached=outcome == "1",
             score=form.cleaned_data.get("score") or None,
             comment=form.cleaned_data.get("comment", ""),
+            retry_on=form.cleaned_data.get("retry_on") or None,
+            close_unreachable=outcome == "close",
         )
     except DomainError as error:
         report_domain_error(request, error)
     else:
-        messages.success(request, _("The call-back for shipment %(shipment)s was recorded.") % {"shipment": callback.shipment.number})
+        if callback.status == CallbackStatus.SCHEDULED:
+            messages.success(
+                request,
+                _("Unanswered call %(attempt)s to the customer of shipment %(shipment)s was recorded; call again on %(date)s.")
+                % {"attempt": callback.unreachable_attempts, "shipment": callback.shipment.number, "date": callback.due_date},
+            )
+        else:
+            messages.success(request, _("The call-back for shipment %(shipment)s was recorded.") % {"shipment": callback.shipment.number})
     return redirect("aftersales:callback_list")
+
+
+def _rounded(value):
+    """Return an average as a Decimal with two places, so that the Excel cell is a number shown as 0.00."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @role_required(*SALES_ROLES)
 def satisfaction_report(request):
     form = SatisfactionReportForm(request.GET)
+    if not form.is_valid():
+        # An invalid or reversed period would otherwise read as "no scores in this period".
+        for message in form.all_error_messages():
+            messages.error(request, message)
+        return render(request, "aftersales/satisfaction_report.html", {"form": form, "rows": [], "dimension": "representative", "invalid": True})
     filters = form.filters()
     rows = selectors.satisfaction_report(request.user, **filters)
     if request.GET.get("export") == "xlsx":
-        headers = [dict(SatisfactionReportForm.DIMENSIONS)[filters["dimension"]], _("Call-backs scored"), _("Average score")]
-        data = [[row["label"], row["count"], round(row["average"], 2)] for row in rows]
+        headers = [
+            dict(SatisfactionReportForm.DIMENSIONS)[filters["dimension"]], _("Scores"), _("Average score"),
+            _("Call-backs scored"), _("Call-back average"), _("Complaints scored"), _("Complaint average"),
+        ]
+        data = [
+            [
+                row["label"], row["count"], _rounded(row["average"]), row["callback_count"], _rounded(row["callback_average"]),
+                row["complaint_count"], _rounded(row["complaint_average"]),
+            ]
+            for row in rows
+        ]
         return xlsx_response("satisfaction", _("Customer satisfaction"), headers, data)
     return render(request, "aftersales/satisfaction_report.html", {"form": form, "rows": rows, "dimension": filters["dimension"]})

@@ -97,19 +97,47 @@ def remind_due_callbacks(*, today=None):
     return len(by_owner)
 
 
-@transaction.atomic
-def record_callback(*, actor, callback, reached=True, score=None, comment=""):
-    """Record a call-back: the customer's satisfaction score (1–5) and comment, or that the customer was unreachable.
+def _clean_retry_date(value, today):
+    if value in (None, ""):
+        return today + datetime.timedelta(days=settings.SATISFACTION_CALLBACK_RETRY_DAYS)
+    retry_on = value
+    if isinstance(value, str):
+        try:
+            retry_on = datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            retry_on = None
+    if not isinstance(retry_on, datetime.date):
+        raise InvalidInput(_("“%(value)s” is not a date; use YYYY-MM-DD.") % {"value": value}, field="retry_on")
+    latest = today + datetime.timedelta(days=settings.SATISFACTION_CALLBACK_LOOKBACK_DAYS)
+    if not today < retry_on <= latest:
+        raise InvalidInput(
+            _("Call again on a day after today and no later than %(latest)s, not on %(value)s.")
+            % {"latest": latest, "value": retry_on},
+            field="retry_on",
+        )
+    return retry_on
 
+
+@transaction.atomic
+def record_callback(*, actor, callback, reached=True, score=None, comment="", retry_on=None, close_unreachable=False):
+    """Record a call to the customer after a shipment.
+
+    A call that reached the customer needs the satisfaction score (1–5) and
+    completes the call-back. An unanswered call is counted and the
+    call-back stays scheduled, due again on ``retry_on`` (default: in
+    ``SATISFACTION_CALLBACK_RETRY_DAYS``). With ``close_unreachable`` an
+    unanswered call closes the call-back as unreachable, allowed once it
+    is at least the ``SATISFACTION_CALLBACK_MAX_ATTEMPTS``-th unanswered call.
     Only the representative's side of sales (the representative, their
     supervisor, a manager) records call-backs. Raises ``InvalidInput``
-    naming the value for a score outside 1–5 and ``InvalidTransition`` for a
-    call-back already recorded.
+    naming the value for a score outside 1–5, a score for an unanswered call
+    or a bad retry date, and ``InvalidTransition`` for a completed
+    call-back or for closing before enough calls.
     """
     if not actor.has_role(*SALES_ROLES):
         raise NotPermitted(_("Only sales staff record satisfaction call-backs."))
     try:
-        callback = visible_callbacks(actor).select_for_update(of=("self",)).get(pk=callback.pk)
+        callback = visible_callbacks(actor).select_for_update(of=("self",)).select_related("shipment").get(pk=callback.pk)
     except SatisfactionCallback.DoesNotExist:
         raise InvalidInput(_("Call-back not found."), code="not_found") from None
     if callback.status != CallbackStatus.SCHEDULED:
@@ -118,17 +146,43 @@ def record_callback(*, actor, callback, reached=True, score=None, comment=""):
             % {"shipment": callback.shipment.number, "status": callback.get_status_display()}
         )
     comment = clean_text(comment, field="comment", label=_("comment"))
+    today = local_today()
+
     if reached:
         callback.score = clean_score(score)
         callback.status = CallbackStatus.DONE
+        callback.comment = comment
+        callback.completed_by = actor
+        callback.completed_at = timezone.now()
     else:
         if score not in (None, ""):
             raise InvalidInput(_("An unreachable customer gives no score; leave the score empty."), field="score")
-        callback.status = CallbackStatus.UNREACHABLE
-
-    callback.comment = comment
-    callback.completed_by = actor
-    callback.completed_at = timezone.now()
+        attempts = callback.unreachable_attempts + 1
+        maximum = settings.SATISFACTION_CALLBACK_MAX_ATTEMPTS
+        if close_unreachable and attempts < maximum:
+            raise InvalidTransition(
+                _(
+                    "The call-back for shipment %(shipment)s can be closed as unreachable after %(maximum)s unanswered "
+                    "calls; this is call %(attempt)s. Record it and call again."
+                )
+                % {"shipment": callback.shipment.number, "maximum": maximum, "attempt": attempts},
+                field="close_unreachable",
+            )
+        callback.unreachable_attempts = attempts
+        callback.last_attempt_at = timezone.now()
+        callback.last_attempt_note = comment
+        if close_unreachable:
+            callback.status = CallbackStatus.UNREACHABLE
+            callback.comment = comment
+            callback.completed_by = actor
+            callback.completed_at = callback.last_attempt_at
+        else:
+            callback.due_date = _clean_retry_date(retry_on, today)
+            # The next due date earns a fresh reminder.
+            callback.reminded_at = None
     callback.save()
-    logger.info("Call-back %s recorded as %s by user %s", callback.pk, callback.status, actor.pk)
+    logger.info(
+        "Call-back %s recorded as %s (unanswered calls: %s) by user %s",
+        callback.pk, callback.status, callback.unreachable_attempts, actor.pk,
+    )
     return callback

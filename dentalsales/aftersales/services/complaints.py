@@ -22,6 +22,7 @@ from dentalsales.core.errors import InvalidInput, InvalidTransition, NotPermitte
 from dentalsales.core.services import next_document_number
 from dentalsales.core.timeutils import local_today
 from dentalsales.customers.selectors import visible_customers
+from dentalsales.customers.services import PHONE_PATTERN
 from dentalsales.inventory.models import Lot
 
 from ..models import (
@@ -30,6 +31,7 @@ from ..models import (
     Complaint,
     ComplaintAction,
     ComplaintCategory,
+    ComplaintEvent,
     ComplaintStatus,
     FeedbackChannel,
     Severity,
@@ -155,6 +157,51 @@ def _resolve_owner(value, default):
     return owner
 
 
+def _clean_phone(value):
+    phone = clean_text(value, field="contact_phone", label=_("contact phone"), max_length=30)
+    if phone and not PHONE_PATTERN.match(phone):
+        raise InvalidInput(
+            _("“%(value)s” is not a phone number: use digits, spaces, hyphens and brackets only.") % {"value": phone},
+            field="contact_phone",
+        )
+    return phone
+
+
+def _clean_received_on(value):
+    today = local_today()
+    received_on = value or today
+    earliest = today - datetime.timedelta(days=settings.COMPLAINT_MAX_BACKDATE_DAYS)
+    if received_on > today:
+        raise InvalidInput(_("The receipt date %(value)s is in the future.") % {"value": received_on}, field="received_on")
+    if received_on < earliest:
+        raise InvalidInput(
+            _("The receipt date %(value)s is more than %(days)s days ago; enter a date from %(earliest)s on.")
+            % {"value": received_on, "days": settings.COMPLAINT_MAX_BACKDATE_DAYS, "earliest": earliest},
+            field="received_on",
+        )
+    return received_on
+
+
+class _ErrorCollector:
+    """Run field checks one after another and raise one ``InvalidInput`` with every field's message at the end."""
+
+    def __init__(self):
+        self.field_errors = {}
+
+    def check(self, function, *args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except InvalidInput as error:
+            for field, texts in (error.field_errors or {error.field or "detail": [str(error)]}).items():
+                self.field_errors.setdefault(field, []).extend(texts)
+            return None
+
+    def raise_if_any(self):
+        if self.field_errors:
+            # ``field`` and the message name the first problem, for callers that show one.
+            raise InvalidInput(field=next(iter(self.field_errors)), field_errors=self.field_errors)
+
+
 def _link(complaint):
     return reverse("aftersales:complaint_detail", args=[complaint.pk])
 
@@ -198,28 +245,31 @@ def create_complaint(
     complaint was received. The person responsible defaults to the
     customer's representative and is notified; a suspected adverse event
     goes to the quality officers' queue. Raises ``NotPermitted`` outside
-    sales and quality, ``InvalidInput`` naming the field for a missing or
-    unknown customer, an unknown channel, category, severity, product or
-    lot, a lot of another product, an empty description and a receipt date
-    in the future.
+    sales and quality, and one ``InvalidInput`` listing every field with a
+    problem: a missing or unknown customer, an unknown channel, category,
+    severity, product or lot, a lot of another product, an empty
+    description, a contact phone that is not a phone number, and a receipt
+    date in the future or more than ``COMPLAINT_MAX_BACKDATE_DAYS`` ago.
     """
     _check_role(actor)
-    customer = _resolve_customer(actor, customer)
-    channel = clean_choice(channel, FeedbackChannel, field="channel", label=_("channel"))
-    category = clean_choice(category, ComplaintCategory, field="category", label=_("category"))
-    severity = clean_choice(severity or Severity.MEDIUM, Severity, field="severity", label=_("severity"))
-    description = clean_text(description, field="description", label=_("description"), required=True)
-    product, lot = _resolve_product_and_lot(product, lot, lot_number)
-    owner = _resolve_owner(owner, customer.owner)
-    received_on = received_on or local_today()
-    if received_on > local_today():
-        raise InvalidInput(_("The receipt date %(value)s is in the future.") % {"value": received_on}, field="received_on")
+    errors = _ErrorCollector()
+    customer = errors.check(_resolve_customer, actor, customer)
+    channel = errors.check(clean_choice, channel, FeedbackChannel, field="channel", label=_("channel"))
+    category = errors.check(clean_choice, category, ComplaintCategory, field="category", label=_("category"))
+    severity = errors.check(clean_choice, severity or Severity.MEDIUM, Severity, field="severity", label=_("severity"))
+    description = errors.check(clean_text, description, field="description", label=_("description"), required=True)
+    product, lot = errors.check(_resolve_product_and_lot, product, lot, lot_number) or (None, None)
+    contact_name = errors.check(clean_text, contact_name, field="contact_name", label=_("contact"), max_length=60)
+    contact_phone = errors.check(_clean_phone, contact_phone)
+    received_on = errors.check(_clean_received_on, received_on)
+    owner = errors.check(_resolve_owner, owner, customer.owner if customer else None)
+    errors.raise_if_any()
 
     complaint = Complaint.objects.create(
         number=next_document_number("CP"),
         customer=customer,
-        contact_name=clean_text(contact_name, field="contact_name", label=_("contact"), max_length=60),
-        contact_phone=clean_text(contact_phone, field="contact_phone", label=_("contact phone"), max_length=30),
+        contact_name=contact_name,
+        contact_phone=contact_phone,
         channel=channel,
         category=category,
         severity=severity,
@@ -253,8 +303,9 @@ def create_complaint(
 def update_complaint(*, actor, complaint, **fields):
     """Change an open complaint's details; a new severity moves the due date with its service level.
 
-    Accepts the keys in ``EDITABLE_FIELDS``. A new person responsible is
-    notified.
+    Accepts the keys in ``EDITABLE_FIELDS``. A severity change is logged
+    with the old and new severity and due date. A new person responsible
+    is notified.
     """
     _check_role(actor)
     complaint = _lock_complaint(complaint, actor)
@@ -268,6 +319,7 @@ def update_complaint(*, actor, complaint, **fields):
         raise InvalidInput(_("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
 
     previous_owner_id = complaint.owner_id
+    previous_severity, previous_due_date = complaint.severity, complaint.due_date
     if "channel" in fields:
         complaint.channel = clean_choice(fields["channel"], FeedbackChannel, field="channel", label=_("channel"))
     if "category" in fields:
@@ -277,9 +329,10 @@ def update_complaint(*, actor, complaint, **fields):
         complaint.due_date = service_level_due_date(complaint.severity, complaint.received_on)
     if "description" in fields:
         complaint.description = clean_text(fields["description"], field="description", label=_("description"), required=True)
-    for name, label, length in (("contact_name", _("contact"), 60), ("contact_phone", _("contact phone"), 30)):
-        if name in fields:
-            setattr(complaint, name, clean_text(fields[name], field=name, label=label, max_length=length))
+    if "contact_name" in fields:
+        complaint.contact_name = clean_text(fields["contact_name"], field="contact_name", label=_("contact"), max_length=60)
+    if "contact_phone" in fields:
+        complaint.contact_phone = _clean_phone(fields["contact_phone"])
     if "root_cause" in fields:
         complaint.root_cause = clean_text(fields["root_cause"], field="root_cause", label=_("root cause"))
     if {"product", "lot", "lot_number"} & set(fields):
@@ -289,6 +342,18 @@ def update_complaint(*, actor, complaint, **fields):
     if "owner" in fields:
         complaint.owner = _resolve_owner(fields["owner"], complaint.owner)
     complaint.save()
+    if complaint.severity != previous_severity:
+        ComplaintAction.objects.create(
+            complaint=complaint,
+            kind=ComplaintEvent.SEVERITY_CHANGED,
+            params={
+                "old_severity": previous_severity,
+                "new_severity": complaint.severity,
+                "old_due_date": previous_due_date.isoformat(),
+                "new_due_date": complaint.due_date.isoformat(),
+            },
+            actor=actor,
+        )
 
     if complaint.owner_id != previous_owner_id and complaint.owner_id != actor.pk:
         notify(
@@ -323,8 +388,10 @@ def change_complaint_status(*, actor, complaint, action, note="", resolution=Non
 
     ``resolve`` needs the resolution, and a quality complaint also needs
     its root cause. ``close`` may record the customer's satisfaction score
-    (1–5). ``reopen`` needs a note saying why. Raises ``InvalidTransition``
-    from a state that does not allow the action.
+    (1–5). ``reopen`` needs a note saying why; it moves the resolution and
+    the satisfaction score into the log entry and clears them, because
+    they belong to the handling that did not last. Raises
+    ``InvalidTransition`` from a state that does not allow the action.
     """
     _check_role(actor)
     complaint = _lock_complaint(complaint, actor)
@@ -353,13 +420,20 @@ def change_complaint_status(*, actor, complaint, action, note="", resolution=Non
         if score is not None:
             complaint.satisfaction_score = score
         complaint.closed_at = timezone.now()
-    elif action == "reopen":
+    kind, params = ComplaintEvent.NOTE, {}
+    if action == "reopen":
         if not note:
             raise InvalidInput(_("Say why the complaint is reopened."), field="note")
+        kind = ComplaintEvent.REOPENED
+        params = {"resolution": complaint.resolution, "satisfaction_score": complaint.satisfaction_score}
+        complaint.resolution = ""
+        complaint.satisfaction_score = None
         complaint.resolved_at = None
         complaint.closed_at = None
 
-    ComplaintAction.objects.create(complaint=complaint, from_status=complaint.status, to_status=target, note=note, actor=actor)
+    ComplaintAction.objects.create(
+        complaint=complaint, from_status=complaint.status, to_status=target, note=note, kind=kind, params=params, actor=actor
+    )
     complaint.status = target
     complaint.save()
     logger.info("Complaint %s moved to %s by user %s", complaint.pk, target, actor.pk)
@@ -377,9 +451,7 @@ def flag_adverse_event(*, actor, complaint, note=""):
     complaint.adverse_event_review = AdverseEventReview.PENDING
     complaint.save()
     ComplaintAction.objects.create(
-        complaint=complaint,
-        note=clean_text(note, field="note", label=_("note")) or _("Flagged as a suspected adverse event."),
-        actor=actor,
+        complaint=complaint, note=clean_text(note, field="note", label=_("note")), kind=ComplaintEvent.FLAGGED, actor=actor
     )
     _notify_quality_officers(complaint)
     return complaint
@@ -447,11 +519,12 @@ def escalate_overdue_complaints(*, today=None):
             complaint.escalated_at = timezone.now()
             complaint.escalated_to = recipients[0] if len(recipients) == 1 else None
             complaint.save(update_fields=["escalated_at", "escalated_to", "updated_at"])
+            # No actor: the scheduler escalates, not the person responsible.
             ComplaintAction.objects.create(
                 complaint=complaint,
-                note=_("Escalated: due on %(date)s and still %(status)s.")
-                % {"date": complaint.due_date, "status": complaint.get_status_display()},
-                actor=complaint.owner,
+                kind=ComplaintEvent.ESCALATED,
+                params={"due_date": complaint.due_date.isoformat(), "status": complaint.status},
+                actor=None,
             )
             notify(
                 recipients,

@@ -22,6 +22,7 @@ from dentalsales.core.money import line_amount, round_money
 from dentalsales.core.services import next_document_number
 from dentalsales.customers.selectors import visible_customers
 from dentalsales.inventory.models import ShipmentLine
+from dentalsales.sales.models import OrderStatus
 
 from ..models import (
     Disposition,
@@ -32,7 +33,7 @@ from ..models import (
     ReturnStatus,
     ReturnStatusChange,
 )
-from ..selectors import RETURNABLE_SHIPMENT_STATUSES, returned_quantities, visible_returns
+from ..selectors import RETURNABLE_SHIPMENT_STATUSES, recall_limits, returned_quantities, visible_returns
 from ._common import as_id, as_whole_number, clean_choice, clean_text, notify, supervisors_for, users_with_roles
 from .stock import put_returned_goods
 
@@ -45,9 +46,14 @@ RECEIVING_ROLES = frozenset({Role.LOGISTICS, Role.QUALITY_OFFICER})
 RETURN_TRANSITIONS = {
     "approve": ({R.REQUESTED}, REVIEW_ROLES),
     "reject": ({R.REQUESTED}, REVIEW_ROLES),
-    "cancel": ({R.REQUESTED}, SALES_ROLES),
+    # An approved return is withdrawn only before receipt; see cancel_return for who may.
+    "cancel": ({R.REQUESTED, R.APPROVED}, SALES_ROLES),
     "receive": ({R.APPROVED}, RECEIVING_ROLES),
 }
+# Replacement-order states in which nothing has been picked, so the order can still be cancelled.
+UNSHIPPED_ORDER_STATUSES = (
+    OrderStatus.DRAFT, OrderStatus.SUBMITTED, OrderStatus.REJECTED, OrderStatus.APPROVED, OrderStatus.RELEASED,
+)
 ACTION_LABELS = {
     "approve": pgettext_lazy("return action", "approve"),
     "reject": pgettext_lazy("return action", "reject"),
@@ -68,8 +74,15 @@ def allowed_return_actions(request, user):
     return [
         action
         for action, (sources, roles) in RETURN_TRANSITIONS.items()
-        if request.status in sources and user.has_role(*roles)
+        if request.status in sources and user.has_role(*roles) and (action != "cancel" or _may_cancel(request, user))
     ]
+
+
+def _may_cancel(request, user):
+    """A requested return may be withdrawn by sales; an approved one by a reviewer or by the representative who entered it."""
+    if request.status != R.APPROVED:
+        return True
+    return user.has_role(*REVIEW_ROLES) or request.created_by_id == user.pk
 
 
 def _lock_request(request, actor):
@@ -196,26 +209,64 @@ def _parse_lines(customer, lines):
         shipment_line = line.shipment_line
         requested[shipment_line.pk] += line.quantity
         already = returned.get(shipment_line.pk, 0)
+        on_other_lines = requested[shipment_line.pk] - line.quantity
         if requested[shipment_line.pk] + already > shipment_line.quantity:
-            returnable = max(shipment_line.quantity - already - (requested[shipment_line.pk] - line.quantity), 0)
-            errors[f"{prefix}.quantity"] = [
-                _(
+            values = {
+                "value": line.quantity,
+                "product": shipment_line.product_name,
+                "lot": shipment_line.lot_number,
+                "shipment": shipment_line.shipment.number,
+                "shipped": shipment_line.quantity,
+                "returned": already,
+                "other_lines": on_other_lines,
+                "returnable": max(shipment_line.quantity - already - on_other_lines, 0),
+            }
+            if on_other_lines:
+                message = _(
+                    "Cannot return %(value)s of “%(product)s” lot %(lot)s from shipment %(shipment)s: "
+                    "%(shipped)s shipped, %(returned)s already returned or requested, %(other_lines)s on this request's "
+                    "other lines, %(returnable)s returnable."
+                )
+            else:
+                message = _(
                     "Cannot return %(value)s of “%(product)s” lot %(lot)s from shipment %(shipment)s: "
                     "%(shipped)s shipped, %(returned)s already returned or requested, %(returnable)s returnable."
                 )
+            errors[f"{prefix}.quantity"] = [message % values]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    _check_recall_limits(customer, parsed)
+    return [line for _prefix, line in parsed]
+
+
+def _check_recall_limits(customer, parsed):
+    """Refuse units of recalled lots that the recall already records as recovered from ``customer`` outside a return.
+
+    Locks the recall's customer rows, so that the quality officer cannot
+    change the recovered quantity while this request is being counted.
+    """
+    limits = recall_limits(customer.pk, {line.lot_id for _prefix, line in parsed}, lock=True)
+    errors = {}
+    for limit in limits:
+        in_recall = [(prefix, line) for prefix, line in parsed if line.lot_id in limit["lot_ids"]]
+        requested = sum(line.quantity for _prefix, line in in_recall)
+        if requested > limit["returnable"]:
+            prefix, line = in_recall[-1]
+            errors[f"{prefix}.quantity"] = [
+                _(
+                    "Cannot return %(value)s units of the lots of recall %(recall)s: the recall records %(by_hand)s units "
+                    "recovered from %(customer)s without a return, so %(returnable)s can still be returned."
+                )
                 % {
-                    "value": line.quantity,
-                    "product": shipment_line.product_name,
-                    "lot": shipment_line.lot_number,
-                    "shipment": shipment_line.shipment.number,
-                    "shipped": shipment_line.quantity,
-                    "returned": already + requested[shipment_line.pk] - line.quantity,
-                    "returnable": returnable,
+                    "value": requested,
+                    "recall": limit["recall"].number,
+                    "by_hand": limit["by_hand"],
+                    "customer": customer.name,
+                    "returnable": limit["returnable"],
                 }
             ]
     if errors:
         raise InvalidInput(field_errors=errors)
-    return [line for _prefix, line in parsed]
 
 
 @transaction.atomic
@@ -364,18 +415,60 @@ def reject_return(*, actor, request, reason):
 
 @transaction.atomic
 def cancel_return(*, actor, request, reason):
-    """Withdraw a return that has not been approved yet; its quantities become returnable again."""
+    """Withdraw a return before its goods are received, with the reason; its quantities become returnable again.
+
+    Sales staff withdraw a requested return. An approved one (the customer
+    kept the goods) may be withdrawn by a supervisor or manager, or by the
+    representative who entered it; logistics, the quality officer and the
+    approver are told not to expect the goods. An exchange's replacement
+    order is cancelled too, under the order's own rules, so a
+    representative cannot cancel an order that a supervisor already
+    approved. Raises ``InvalidTransition`` when the replacement order has
+    shipped goods, and ``NotPermitted`` when the actor may not withdraw an
+    approved return. Locks the request, then the replacement order.
+    """
     request = _lock_request(request, actor)
     _check_transition(request, actor, "cancel")
+    if not _may_cancel(request, actor):
+        raise NotPermitted(
+            _("Return %(number)s is approved; only a supervisor, a manager or the representative who entered it can withdraw it.")
+            % {"number": request.number}
+        )
     reason = clean_text(reason, field="reason", label=_("reason"), required=True)
+    was_approved = request.status == R.APPROVED
+
+    order = request.replacement_order
+    if order is not None and order.status != OrderStatus.CANCELLED:
+        if order.status not in UNSHIPPED_ORDER_STATUSES:
+            raise InvalidTransition(
+                _(
+                    "Exchange %(number)s cannot be withdrawn: its replacement order %(order)s is %(status)s, so goods have "
+                    "shipped. Receive the returned goods instead, or ask the customer to return the replacement."
+                )
+                % {"number": request.number, "order": order.number, "status": order.get_status_display()}
+            )
+        from dentalsales.sales import services as sales
+
+        sales.cancel_order(
+            actor=actor, order=order, reason=_("Exchange %(number)s was withdrawn: %(reason)s") % {"number": request.number, "reason": reason}
+        )
 
     request.cancellation_reason = reason
     _record(request, actor, R.CANCELLED, reason=reason)
+    if was_approved:
+        notify(
+            [*users_with_roles(*RECEIVING_ROLES), *supervisors_for(request.owner), request.owner],
+            title=_("Approved return %(number)s from %(customer)s was withdrawn; do not expect the goods")
+            % {"number": request.number, "customer": request.customer.name},
+            body=reason,
+            link=_link(request),
+            category="return",
+        )
     return request
 
 
-def _issue_credit_note(request, actor):
-    """Credit the returned value to the customer through finance; return the credit note."""
+def _issue_credit_note(request, actor, amount):
+    """Credit ``amount``, the value of the units received, to the customer through finance; return the credit note."""
     from dentalsales.finance import services as finance
     from dentalsales.finance.models import Receivable
 
@@ -383,11 +476,9 @@ def _issue_credit_note(request, actor):
     receivable = None
     if len(shipment_ids) == 1:
         receivable = Receivable.objects.filter(shipment_id=next(iter(shipment_ids))).first()
-        if receivable is not None and finance.creditable_amount(receivable) < request.total_amount:
-            receivable = None
     return finance.issue_credit_note(
         customer=request.customer,
-        amount=request.total_amount,
+        amount=amount,
         reason=_("Goods returned with %(kind)s %(number)s") % {"kind": request.get_kind_display(), "number": request.number},
         actor=actor,
         source_reference=request.number,
@@ -395,57 +486,210 @@ def _issue_credit_note(request, actor):
     )
 
 
-@transaction.atomic
-def receive_return(*, actor, request, dispositions, note=""):
-    """Receive and inspect an approved return: each line goes back to stock, to quarantine or to scrap.
+OUTCOME_FIELDS = {
+    Disposition.STOCK: "stock_quantity",
+    Disposition.QUARANTINE: "quarantine_quantity",
+    Disposition.SCRAP: "scrap_quantity",
+}
 
-    ``dispositions`` maps each return line id to ``stock``, ``quarantine``
-    or ``scrap``; every line needs one. An expired, quarantined or recalled
-    lot cannot go back to stock. Books the stock movements, issues a
-    credit note for the returned value (quantity × the order line's unit
-    price) and notifies the representative and finance. Locks the request,
-    then the balance rows, then (in finance) the customer.
+
+def _receipt_entries(lines, entries, dispositions):
+    """Return {line id: entry dict}, from ``entries`` (a list of dicts with ``id``) or the older ``dispositions`` mapping."""
+    if entries is None:
+        entries = [{"id": key, "disposition": value} for key, value in (dispositions or {}).items()]
+    if not isinstance(entries, (list, tuple)) or any(not isinstance(entry, dict) for entry in entries):
+        raise InvalidInput(_("Give one entry per return line with its received quantity and outcome."), field="lines")
+    by_id = {}
+    unknown = []
+    line_ids = {line.pk for line in lines}
+    for entry in entries:
+        line_id = as_id(entry.get("id"))
+        if line_id not in line_ids:
+            unknown.append(entry.get("id"))
+        else:
+            by_id[line_id] = entry
+    return by_id, unknown
+
+
+def _clean_receipt_line(line, entry, prefix):
+    """Set the line's received quantity, outcome split and note from ``entry``; return {field: [messages]} for what is wrong."""
+    lot = line.lot.lot_number
+    if entry is None:
+        return {
+            f"{prefix}.disposition": [
+                _("Choose where lot %(lot)s goes: back to stock, to quarantine or to scrap.") % {"lot": lot}
+            ]
+        }
+    raw_received = entry.get("received_quantity")
+    received = line.quantity if raw_received in (None, "") else as_whole_number(raw_received)
+    if received is None or not 0 <= received <= line.quantity:
+        return {
+            f"{prefix}.received_quantity": [
+                _("The quantity received of lot %(lot)s must be a whole number from 0 to %(max)s (approved), not “%(value)s”.")
+                % {"lot": lot, "max": line.quantity, "value": raw_received}
+            ]
+        }
+    note = str(entry.get("note") or "").strip()
+    if len(note) > 300:
+        return {f"{prefix}.note": [_("The receipt note of lot %(lot)s is longer than 300 characters.") % {"lot": lot}]}
+    if received < line.quantity and not note:
+        return {
+            f"{prefix}.note": [
+                _("Only %(received)s of %(approved)s of lot %(lot)s arrived; give the reason.")
+                % {"received": received, "approved": line.quantity, "lot": lot}
+            ]
+        }
+
+    split = {}
+    given = [disposition for disposition, field in OUTCOME_FIELDS.items() if entry.get(field) not in (None, "")]
+    disposition = str(entry.get("disposition") or "").strip()
+    if given:
+        for outcome, field in OUTCOME_FIELDS.items():
+            raw = entry.get(field)
+            value = 0 if raw in (None, "") else as_whole_number(raw)
+            if value is None or value < 0:
+                return {
+                    f"{prefix}.{field}": [
+                        _("The quantity %(outcome)s of lot %(lot)s must be a whole number of at least 0, not “%(value)s”.")
+                        % {"outcome": Disposition(outcome).label.lower(), "lot": lot, "value": raw}
+                    ]
+                }
+            split[outcome] = value
+        if sum(split.values()) != received:
+            return {
+                f"{prefix}.stock_quantity": [
+                    _("The outcome of lot %(lot)s adds up to %(value)s, but %(received)s were received.")
+                    % {"lot": lot, "value": sum(split.values()), "received": received}
+                ]
+            }
+    elif disposition in Disposition.values:
+        split = {outcome: (received if outcome == disposition else 0) for outcome in OUTCOME_FIELDS}
+    elif disposition:
+        return {
+            f"{prefix}.disposition": [
+                _("“%(value)s” is not a disposition; use one of %(choices)s.") % {"value": disposition, "choices": ", ".join(Disposition.values)}
+            ]
+        }
+    elif received == 0:
+        split = {outcome: 0 for outcome in OUTCOME_FIELDS}
+    else:
+        return {
+            f"{prefix}.disposition": [
+                _("Choose where lot %(lot)s goes: back to stock, to quarantine or to scrap.") % {"lot": lot}
+            ]
+        }
+
+    line.received_quantity = received
+    line.receipt_note = note
+    for outcome, field in OUTCOME_FIELDS.items():
+        setattr(line, field, split[outcome])
+    used = [outcome for outcome, quantity in split.items() if quantity]
+    line.disposition = used[0] if len(used) == 1 else ""
+    line.credited_amount = line_amount(received, line.unit_price)
+    return {}
+
+
+@transaction.atomic
+def receive_return(*, actor, request, lines=None, dispositions=None, note=""):
+    """Receive and inspect an approved return: record what arrived per line and where each unit goes.
+
+    ``lines`` has one dict per return line: ``id``, ``received_quantity``
+    (0 up to the approved quantity; default the approved quantity),
+    ``stock_quantity``, ``quarantine_quantity`` and ``scrap_quantity``
+    adding up to the quantity received (or ``disposition`` to send every
+    received unit one way), and ``note``, required when fewer units
+    arrived than approved. ``dispositions`` (line id → ``stock``,
+    ``quarantine`` or ``scrap``) is the shorter form for a full receipt.
+    An expired, quarantined or recalled lot cannot go back to stock.
+
+    Books the stock movements and credits the value of the units received
+    (received quantity × the order line's unit price, whatever their
+    outcome, since the customer gave them back); nothing received means no
+    credit note. Notifies the representative and finance. Raises
+    ``InvalidInput`` naming the line, the field and the value, and changes
+    nothing, when any line is refused. Locks the request, then the balance
+    rows, then (in finance) the customer.
     """
     request = _lock_request(request, actor)
     _check_transition(request, actor, "receive")
     note = clean_text(note, field="note", label=_("inspection note"))
-    lines = list(request.lines.select_related("lot", "shipment_line__warehouse").order_by("pk"))
-    dispositions = {as_id(key): value for key, value in (dispositions or {}).items()}
+    return_lines = list(request.lines.select_related("lot", "shipment_line__warehouse").order_by("pk"))
+    entries, unknown = _receipt_entries(return_lines, lines, dispositions)
     errors = {}
-    for index, line in enumerate(lines):
-        value = dispositions.get(line.pk)
-        if value in (None, ""):
-            errors[f"lines[{index}].disposition"] = [
-                _("Choose where lot %(lot)s goes: back to stock, to quarantine or to scrap.") % {"lot": line.lot.lot_number}
-            ]
-        elif value not in Disposition.values:
-            errors[f"lines[{index}].disposition"] = [
-                _("“%(value)s” is not a disposition; use one of %(choices)s.") % {"value": value, "choices": ", ".join(Disposition.values)}
-            ]
-        else:
-            line.disposition = value
-    unknown = set(dispositions) - {line.pk for line in lines}
+    for index, line in enumerate(return_lines):
+        errors.update(_clean_receipt_line(line, entries.get(line.pk), f"lines[{index}]"))
     if unknown:
-        errors["dispositions"] = [
+        errors["lines"] = [
             _("Line %(value)s is not part of return %(number)s.") % {"value": sorted(unknown, key=str)[0], "number": request.number}
         ]
     if errors:
         raise InvalidInput(field_errors=errors)
 
-    for line in lines:
-        line.save(update_fields=["disposition"])
-    put_returned_goods(actor=actor, lines=lines, reference=request.number)
-    credit_note = _issue_credit_note(request, actor)
-    request.credit_note_number = credit_note.number
+    for line in return_lines:
+        line.save(
+            update_fields=[
+                "received_quantity", "receipt_note", "stock_quantity", "quarantine_quantity", "scrap_quantity", "disposition",
+                "credited_amount",
+            ]
+        )
+    put_returned_goods(actor=actor, lines=return_lines, reference=request.number)
+    _record_recall_recovery(request, return_lines)
+    credited = round_money(sum((line.credited_amount for line in return_lines), Decimal("0")))
+    request.credited_amount = credited
+    if credited > 0:
+        # None when the shipment's receivable was already credited in full; finance is notified.
+        request.credit_note_number = getattr(_issue_credit_note(request, actor, credited), "number", "")
     request.inspection_note = note
     _record(request, actor, R.RECEIVED, reason=note)
 
+    received = sum(line.received_quantity for line in return_lines)
+    approved = sum(line.quantity for line in return_lines)
+    if request.credit_note_number:
+        title = _("Return %(number)s was received; credit note %(credit)s issued") % {"number": request.number, "credit": request.credit_note_number}
+    else:
+        title = _("Return %(number)s was received; nothing arrived, so no credit note was issued") % {"number": request.number}
     notify(
         [request.owner, *users_with_roles(Role.FINANCE)],
-        title=_("Return %(number)s was received; credit note %(credit)s issued")
-        % {"number": request.number, "credit": credit_note.number},
-        body=_("Credited %(amount)s to %(customer)s.") % {"amount": request.total_amount, "customer": request.customer.name},
+        title=title,
+        body=_("%(received)s of %(approved)s units arrived. Credited %(amount)s to %(customer)s.")
+        % {"received": received, "approved": approved, "amount": credited, "customer": request.customer.name},
         link=_link(request),
         category="return",
     )
+    if request.replacement_order_id and received < approved:
+        _flag_replacement_order(request, received, approved)
     return request
+
+
+def _record_recall_recovery(request, return_lines):
+    """Add the units received of recalled lots to the recovered quantity of their open recalls."""
+    from dentalsales.quality.services import record_returned_goods
+
+    quantities = defaultdict(int)
+    for line in return_lines:
+        quantities[line.lot_id] += line.received_quantity or 0
+    record_returned_goods(customer=request.customer, lot_quantities=quantities)
+
+
+def _flag_replacement_order(request, received, approved):
+    """Tell the supervisor that the exchange's replacement order asks for more units than came back.
+
+    The order is not changed here, because changing an order's quantities
+    is the reviewer's decision (amend, or cancel and enter again) and runs
+    the order's own checks. The return page shows the same warning.
+    """
+    order = request.replacement_order
+    if order.status == OrderStatus.CANCELLED:
+        return
+    notify(
+        [*supervisors_for(request.owner), request.owner],
+        title=_("Exchange %(number)s: only %(received)s of %(approved)s units came back; check replacement order %(order)s")
+        % {"number": request.number, "received": received, "approved": approved, "order": order.number},
+        body=_(
+            "The replacement order asks for %(approved)s units. Before it ships, amend it to the %(received)s units received "
+            "or cancel it; if it has shipped, settle the difference with the customer."
+        )
+        % {"approved": approved, "received": received},
+        link=reverse("sales:order_detail", args=[order.pk]),
+        category="return",
+    )

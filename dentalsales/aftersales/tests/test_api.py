@@ -222,5 +222,10 @@ def test_satisfaction_report_through_api(api, rep, rep2, shipment):
 
     rows = api(rep).get("/api/v1/satisfaction-callbacks/report/?dimension=customer").data
 
-    assert rows == [{"key": shipment.customer_id, "label": shipment.customer.name, "count": 1, "average": "4.00"}]
+    assert rows == [
+        {
+            "key": shipment.customer_id, "label": shipment.customer.name, "count": 1, "average": "4.00",
+            "callback_count": 1, "callback_average": "4.00", "complaint_count": 0, "complaint_average": None,
+        }
+    ]
     assert api(rep2).get("/api/v1/satisfaction-callbacks/report/?dimension=customer").data == []

@@ -95,7 +95,9 @@ def test_unreachable_customer_records_no_score(rep, callback):
         record_callback(actor=rep, callback=callback, reached=False, score=3)
     record_callback(actor=rep, callback=callback, reached=False, comment="电话无人接听")
     callback.refresh_from_db()
-    assert callback.status == CallbackStatus.UNREACHABLE
+    assert callback.status == CallbackStatus.SCHEDULED
+    assert callback.score is None
+    assert callback.unreachable_attempts == 1
 
 
 def test_other_rep_and_logistics_cannot_record(rep2, logistics, callback):

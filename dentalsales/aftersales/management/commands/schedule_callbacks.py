@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
 from dentalsales.aftersales.services import remind_due_callbacks, schedule_satisfaction_callbacks
 
@@ -12,4 +13,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         created = schedule_satisfaction_callbacks()
         reminded = remind_due_callbacks()
-        self.stdout.write(f"{created} call-backs scheduled, {reminded} representatives reminded.")
+        self.stdout.write(
+            ngettext("%(count)s call-back scheduled.", "%(count)s call-backs scheduled.", created) % {"count": created}
+        )
+        self.stdout.write(
+            ngettext("%(count)s representative reminded.", "%(count)s representatives reminded.", reminded) % {"count": reminded}
+        )
