@@ -1,8 +1,9 @@
 """The finance API: receivables, payments, credit notes, credit releases and a customer's credit position.
 
 Representatives, supervisors, managers, finance and administrators may
-read, each within their customers; other roles get 403. Only finance and
-administrators record, allocate and reverse (the services raise 403).
+read, each within their customers (the web pages apply the same rule);
+other roles get 403. Only finance and administrators record, allocate and
+reverse (the services raise 403).
 """
 
 from django.db.models import Prefetch
@@ -10,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -20,9 +21,10 @@ from rest_framework.views import APIView
 
 from dentalsales.core.api import idempotency_key_from
 from dentalsales.core.api_fields import PassThroughDecimalField, PassThroughField, PassThroughIntegerField
+from dentalsales.core.errors import InvalidInput
 from dentalsales.core.timeutils import local_today
 
-from . import selectors, services
+from . import opening_balances, selectors, services
 from .models import CreditNote, CreditNoteAllocation, CreditRelease, Payment, PaymentAllocation, Receivable
 
 
@@ -48,12 +50,26 @@ class ReceivableSerializer(serializers.ModelSerializer):
     class Meta:
         model = Receivable
         fields = [
-            "id", "number", "customer", "customer_name", "shipment", "shipment_number", "order", "order_number",
-            "invoiced_on", "due_on", "amount", "credited_amount", "paid_amount", "open_amount", "overdue_days",
+            "id", "number", "customer", "customer_name", "representative", "shipment", "shipment_number", "order",
+            "order_number", "reference", "invoiced_on", "due_on", "amount", "credited_amount", "paid_amount",
+            "open_amount", "overdue_days", "note",
         ]
 
     def get_overdue_days(self, receivable) -> int:
         return receivable.overdue_days()
+
+
+class OpeningBalanceSerializer(serializers.Serializer):
+    customer = PassThroughIntegerField()
+    amount = PassThroughDecimalField(help_text="Open amount in yuan with at most 2 decimals, above 0.")
+    reference = serializers.CharField(
+        allow_blank=True, help_text="Invoice or voucher number in the earlier system; unique per customer."
+    )
+    invoiced_on = PassThroughDateField(help_text="YYYY-MM-DD, not in the future.")
+    due_on = PassThroughDateField(
+        required=False, allow_null=True, help_text="YYYY-MM-DD; default the invoice date plus the customer's payment terms."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class AllocationInputSerializer(serializers.Serializer):
@@ -183,9 +199,9 @@ class CreditReleaseSerializer(serializers.ModelSerializer):
         model = CreditRelease
         fields = [
             "id", "customer", "customer_name", "reason", "valid_from", "valid_until", "granted_by", "created_at",
-            "revoked_at", "is_active",
+            "revoked_at", "revocation_reason", "is_active",
         ]
-        read_only_fields = ["created_at", "revoked_at"]
+        read_only_fields = ["created_at", "revoked_at", "revocation_reason"]
         extra_kwargs = {"reason": {"max_length": None, "allow_blank": True}}
 
     def get_is_active(self, release) -> bool:
@@ -208,8 +224,57 @@ class CreditReleaseSerializer(serializers.ModelSerializer):
         )
 
 
+CUSTOMER_PARAMETER = OpenApiParameter("customer", OpenApiTypes.INT, required=False, description="Only this customer's rows (customer id).")
+STATUS_PARAMETER = OpenApiParameter("status", OpenApiTypes.STR, required=False, description="posted or reversed.")
+UNAPPLIED_PARAMETER = OpenApiParameter(
+    "unapplied", OpenApiTypes.BOOL, required=False, description="true: only posted documents with an unapplied amount."
+)
+
+
+def _search_parameter(description):
+    return OpenApiParameter("search", OpenApiTypes.STR, required=False, description=description)
+
+
+def _rename_allocation_errors(error, name):
+    """Return ``error`` with its ``allocations[i].<field>`` keys named after the request's field ``name``."""
+    if not isinstance(error, InvalidInput) or name == "allocations":
+        return error
+    renamed = {}
+    for key, messages in error.field_errors.items():
+        if key == "allocations" or key.startswith("allocations["):
+            key = name + key.removeprefix("allocations")
+        renamed[key] = messages
+    error.field_errors = renamed
+    return error
+
+
+def _flatten_allocation_errors(detail, name):
+    """Turn DRF's nested ``{name: [{field: [..]}, ..]}`` errors into ``{"name[i].field": [..]}``; keep "detail"."""
+    if not isinstance(detail, dict) or not isinstance(detail.get(name), (list, dict)):
+        return detail
+    flat = {key: value for key, value in detail.items() if key != name}
+    nested = detail[name]
+    # DRF gives a list per position, or a dict keyed by the positions that failed.
+    items = nested.items() if isinstance(nested, dict) else enumerate(nested)
+    for index, item in items:
+        if isinstance(item, dict):
+            for field, messages in item.items():
+                flat[f"{name}[{index}].{field}"] = messages
+        elif item:
+            flat.setdefault(name, []).append(item)
+    return flat
+
+
 class _FinanceViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAuthenticated, FinanceReadPermission]
+    # The selectors search; DRF's SearchFilter would add nothing.
+    filter_backends = []
+
+    def _search(self):
+        return (self.request.query_params.get("search") or "").strip()[:100]
+
+    def _unapplied(self):
+        return (self.request.query_params.get("unapplied") or "").lower() in ("1", "true", "yes")
 
     def _respond(self, instance, status_code=status.HTTP_200_OK):
         instance = self.get_queryset().get(pk=instance.pk)
@@ -236,26 +301,92 @@ class _CreateThroughServiceMixin:
         return self._respond(instance, status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            CUSTOMER_PARAMETER,
+            OpenApiParameter("status", OpenApiTypes.STR, required=False, description="open, overdue or settled; default all."),
+            _search_parameter("Part of the receivable number, the invoice or reference, or the customer's code or name."),
+        ]
+    )
+)
 class ReceivableViewSet(_FinanceViewSet):
-    """Receivables of the customers visible to the user; ``?customer=<id>`` and ``?status=open|overdue|settled`` filter."""
+    """Receivables of the customers visible to the user; ``?customer=<id>``, ``?status=open|overdue|settled`` and
+    ``?search=`` filter.
+
+    ``opening-balances/`` enters an opening balance (finance only).
+    """
 
     serializer_class = ReceivableSerializer
 
     def get_queryset(self):
-        queryset = selectors.receivable_list(self.request.user, status=self.request.query_params.get("status", ""))
+        queryset = selectors.receivable_list(
+            self.request.user, status=self.request.query_params.get("status", ""), search=self._search()
+        )
         return self._customer_filter(queryset)
 
+    @extend_schema(request=OpeningBalanceSerializer, responses={201: ReceivableSerializer})
+    @action(detail=False, methods=["post"], url_path="opening-balances")
+    def opening_balances(self, request):
+        """Enter an opening balance taken over from an earlier system (finance only)."""
+        serializer = OpeningBalanceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        receivable = opening_balances.create_opening_receivable(
+            actor=request.user,
+            customer=data["customer"],
+            amount=data["amount"],
+            reference=data["reference"],
+            invoiced_on=data["invoiced_on"],
+            due_on=data.get("due_on"),
+            note=data.get("note", ""),
+        )
+        return Response(ReceivableSerializer(receivable).data, status=status.HTTP_201_CREATED)
 
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            CUSTOMER_PARAMETER,
+            STATUS_PARAMETER,
+            UNAPPLIED_PARAMETER,
+            _search_parameter("Part of the payment number, the reference, or the customer's code or name."),
+        ]
+    )
+)
 class PaymentViewSet(_CreateThroughServiceMixin, mixins.CreateModelMixin, _FinanceViewSet):
-    """Payments; POST records one (finance only; send an ``Idempotency-Key`` header so that a retry records
-    nothing twice), ``{id}/reverse/`` and ``{id}/apply/`` change it."""
+    """Payments of the customers visible to the user (representatives and supervisors read only).
+
+    POST records one (finance only; send an ``Idempotency-Key`` header so
+    that a retry records nothing twice); ``{id}/reverse/`` and
+    ``{id}/apply/`` change it. Errors of a hand allocation are keyed by the
+    field the request used and the position in it: ``allocate[0].amount``
+    (or ``allocations[0].amount``).
+    """
 
     serializer_class = PaymentSerializer
 
     def get_queryset(self):
-        queryset = selectors.payment_list(self.request.user, status=self.request.query_params.get("status", ""))
+        queryset = selectors.payment_list(
+            self.request.user,
+            status=self.request.query_params.get("status", ""),
+            search=self._search(),
+            unapplied=self._unapplied(),
+        )
         allocations = PaymentAllocation.objects.select_related("receivable").order_by("pk")
         return self._customer_filter(queryset).prefetch_related(Prefetch("allocations", queryset=allocations))
+
+    def create(self, request, *args, **kwargs):
+        name = "allocations" if hasattr(request.data, "get") and "allocations" in request.data and "allocate" not in request.data else "allocate"
+        try:
+            return super().create(request, *args, **kwargs)
+        except ValidationError as error:
+            detail = _flatten_allocation_errors(error.detail, "allocate")
+            if name != "allocate" and isinstance(detail, dict):
+                detail = {(name + key.removeprefix("allocate") if key.startswith("allocate") else key): value for key, value in detail.items()}
+            raise ValidationError(detail) from None
+        except InvalidInput as error:
+            raise _rename_allocation_errors(error, name) from None
 
     @extend_schema(request=ReasonSerializer)
     @action(detail=True, methods=["post"])
@@ -279,13 +410,30 @@ class PaymentViewSet(_CreateThroughServiceMixin, mixins.CreateModelMixin, _Finan
         return self._respond(payment)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            CUSTOMER_PARAMETER,
+            STATUS_PARAMETER,
+            UNAPPLIED_PARAMETER,
+            _search_parameter("Part of the credit note, receivable or source document number, or the customer's code or name."),
+        ]
+    )
+)
+
 class CreditNoteViewSet(_CreateThroughServiceMixin, mixins.CreateModelMixin, _FinanceViewSet):
-    """Credit notes; POST issues one by hand (finance only), ``{id}/reverse/`` cancels it."""
+    """Credit notes; POST issues one by hand (finance only), ``{id}/apply/`` allocates its unapplied amount,
+    ``{id}/reverse/`` cancels it."""
 
     serializer_class = CreditNoteSerializer
 
     def get_queryset(self):
-        queryset = selectors.credit_note_list(self.request.user, status=self.request.query_params.get("status", ""))
+        queryset = selectors.credit_note_list(
+            self.request.user,
+            status=self.request.query_params.get("status", ""),
+            search=self._search(),
+            unapplied=self._unapplied(),
+        )
         allocations = CreditNoteAllocation.objects.select_related("receivable").order_by("pk")
         return self._customer_filter(queryset).prefetch_related(Prefetch("allocations", queryset=allocations))
 
@@ -300,9 +448,23 @@ class CreditNoteViewSet(_CreateThroughServiceMixin, mixins.CreateModelMixin, _Fi
         )
         return self._respond(credit_note)
 
+    @extend_schema(request=ApplySerializer)
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        """Allocate the unapplied amount: oldest receivables first, or ``allocations`` by hand.
+
+        409 ``nothing_to_apply`` when the customer has no open receivable.
+        """
+        serializer = ApplySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        allocations = [dict(item) for item in serializer.validated_data.get("allocations") or []] or None
+        credit_note = services.apply_credit_note(actor=request.user, credit_note=self.get_object(), allocations=allocations)
+        return self._respond(credit_note)
+
 
 class CreditReleaseViewSet(_CreateThroughServiceMixin, mixins.CreateModelMixin, _FinanceViewSet):
-    """Temporary credit releases; POST grants one (finance only), ``{id}/revoke/`` ends it."""
+    """Temporary credit releases; POST grants one (finance only; 409 ``release_exists`` while another overlaps),
+    ``{id}/revoke/`` ends it with a ``reason``."""
 
     serializer_class = CreditReleaseSerializer
 
@@ -310,10 +472,14 @@ class CreditReleaseViewSet(_CreateThroughServiceMixin, mixins.CreateModelMixin, 
         queryset = selectors.visible_credit_releases(self.request.user).select_related("customer", "granted_by")
         return self._customer_filter(queryset).order_by("-valid_until", "-id")
 
-    @extend_schema(request=None)
+    @extend_schema(request=ReasonSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        release = services.revoke_credit_release(actor=request.user, release=self.get_object())
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        release = services.revoke_credit_release(
+            actor=request.user, release=self.get_object(), reason=serializer.validated_data["reason"]
+        )
         return self._respond(release)
 
 
@@ -350,7 +516,12 @@ class CustomerCreditView(APIView):
 
 
 class CollectionRateView(APIView):
-    """Collection rate per representative and month: posted payments received ÷ receivables falling due."""
+    """Collection rate per representative and month: collected ÷ to collect (see the user guide).
+
+    To collect in month M: receivables due by the end of M, each with what was still owed at the start of M
+    (amount − credit notes − payments applied before M). Collected: payments applied to them during M.
+    ``due`` is to collect and ``received`` collected.
+    """
 
     permission_classes = [IsAuthenticated, FinanceReadPermission]
 

@@ -1,6 +1,7 @@
 """Forms of the finance screens. They parse input; the services check every rule and name the value they reject."""
 
 import datetime
+import uuid
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from dentalsales.core.timeutils import local_today
 from dentalsales.sales.forms import CUSTOMER_AUTOCOMPLETE_PATH, RecordChoiceField, as_id, autocomplete_url
 
+from dentalsales.core.money import format_money
+
+from . import selectors
 from .models import DocumentStatus, PaymentMethod
 from .selectors import finance_customers
 
@@ -97,12 +101,18 @@ class PaymentForm(forms.Form):
     allocation = forms.ChoiceField(
         label=_("Allocation"), choices=ALLOCATION_CHOICES, initial="oldest", widget=forms.RadioSelect
     )
+    # Generated when the form is shown. A second post of the same form (a
+    # double click, a browser resubmit) returns the payment the first post
+    # recorded instead of recording another.
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("token", uuid.uuid4().hex)
         self.initial.setdefault("received_on", local_today())
         _style(self)
-        self.fields["allocation"].widget.attrs["class"] = "form-check-input"
+        self.fields["allocation"].widget.attrs.update({"class": "form-check-input", "data-allocation-mode": ""})
         _customer_choices(self, user)
 
 
@@ -113,9 +123,10 @@ class ReasonForm(forms.Form):
 class CreditNoteForm(forms.Form):
     customer = RecordChoiceField(label=_("Customer"))
     receivable = forms.CharField(
-        label=_("Receivable number"),
+        label=_("Receivable"),
         required=False,
-        help_text=_("Leave blank to reduce the oldest open receivables first."),
+        help_text=_("The customer's receivables that can still be credited. Leave blank to reduce the oldest open receivables first."),
+        widget=forms.Select,
     )
     amount = forms.CharField(label=_("Amount (yuan)"), widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     reason = forms.CharField(label=_("Reason"), max_length=300)
@@ -123,26 +134,100 @@ class CreditNoteForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         _style(self)
         _customer_choices(self, user)
+        customer_id = as_id(self.data.get(self.add_prefix("customer")) if self.is_bound else self.initial.get("customer"))
+        self.receivables = selectors.creditable_receivables(user, customer_id) if customer_id else []
+        field = self.fields["receivable"]
+        field.widget.choices = [("", _("Oldest open receivables first") if customer_id else _("Choose the customer first"))] + [
+            (
+                str(receivable.pk),
+                _("%(number)s · %(date)s · invoiced %(amount)s · open %(open)s · creditable %(creditable)s")
+                % {
+                    "number": receivable.number,
+                    "date": receivable.invoiced_on.isoformat(),
+                    "amount": format_money(receivable.amount),
+                    "open": format_money(receivable.open_amount),
+                    "creditable": format_money(receivable.creditable),
+                },
+            )
+            for receivable in self.receivables
+        ]
+        field.widget.attrs.update({"data-tom-select": "", "class": "form-select", "data-placeholder": _("Type a receivable number")})
+
+    def clean_receivable(self):
+        """Return the chosen receivable of the customer, by id or by number in any letter case, or None."""
+        value = (self.cleaned_data.get("receivable") or "").strip()
+        if not value:
+            return None
+        customer_id = as_id(self.data.get(self.add_prefix("customer")))
+        queryset = selectors.visible_receivables(self.user).filter(customer_id=customer_id)
+        receivable = queryset.filter(pk=as_id(value)).first() if as_id(value) else None
+        receivable = receivable or queryset.filter(number__iexact=value).first()
+        if receivable is None:
+            raise forms.ValidationError(
+                _("“%(value)s” is not a receivable of the chosen customer.") % {"value": value}
+            )
+        return receivable
 
 
 class CreditNoteFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All statuses"))] + DocumentStatus.choices)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _style(self)
+        self.fields["q"].widget.attrs["placeholder"] = _("Credit note, receivable or source document number, or customer")
 
 
 class CreditReleaseForm(forms.Form):
     customer = RecordChoiceField(label=_("Customer"))
     valid_until = forms.DateField(
-        label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), help_text=_("At most 90 days from today.")
+        label=_("Valid until"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("At most 90 days from today."),
+        error_messages={"required": _("Enter the last day of the release in “Valid until”."), "invalid": _("Enter “Valid until” as a date, such as 2026-12-31.")},
     )
-    reason = forms.CharField(label=_("Reason"), max_length=300)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=300,
+        error_messages={"required": _("Give the reason for the credit release, such as the customer's payment promise.")},
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         _style(self)
         _customer_choices(self, user)
+
+
+class OpeningBalanceForm(forms.Form):
+    customer = RecordChoiceField(label=_("Customer"))
+    amount = forms.CharField(label=_("Open amount (yuan)"), widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    reference = forms.CharField(
+        label=_("Invoice or reference"),
+        max_length=60,
+        help_text=_("The invoice or voucher number in the earlier system; each may be entered once per customer."),
+    )
+    invoiced_on = forms.DateField(label=_("Invoice date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    due_on = forms.DateField(
+        label=_("Due date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Leave blank for the invoice date plus the customer's payment terms."),
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self)
+        _customer_choices(self, user)
+
+
+class OpeningBalanceUploadForm(forms.Form):
+    file = forms.FileField(label=_("File (.xlsx or .csv)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].widget.attrs.update({"class": "form-control", "accept": ".xlsx,.csv"})

@@ -41,6 +41,23 @@ class Receivable(models.Model):
         on_delete=models.PROTECT,
         related_name="receivables",
     )
+    # The representative responsible when the receivable arose: the order's
+    # owner at shipment, or the customer's owner for an opening balance. Kept
+    # when the customer is reassigned, so collection rates keep their history.
+    representative = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sales representative"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reference = models.CharField(
+        _("invoice or reference"),
+        max_length=60,
+        blank=True,
+        help_text=_("For an opening balance: the invoice or voucher number in the earlier system."),
+    )
     invoiced_on = models.DateField(_("invoice date"))
     due_on = models.DateField(_("due date"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -61,6 +78,12 @@ class Receivable(models.Model):
         verbose_name_plural = _("receivables")
         indexes = [models.Index(fields=["customer", "invoiced_on"]), models.Index(fields=["due_on"])]
         constraints = [
+            # An opening balance imported twice fails here even when two imports race.
+            models.UniqueConstraint(
+                fields=["customer", "reference"],
+                condition=~Q(reference=""),
+                name="unique_receivable_reference_per_customer",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="receivable_amount_positive"),
             models.CheckConstraint(condition=Q(open_amount__gte=0), name="receivable_open_not_negative"),
             # Within half a fen, not equal: SQLite computes the right side in
@@ -118,7 +141,19 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-    # The API's Idempotency-Key, so that a retried request records one payment.
+    # The customer's representative when the payment was recorded; the
+    # collection rate credits the unapplied part of the payment to them.
+    representative = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sales representative"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    # The web form's token or the API's Idempotency-Key, so that a resubmitted
+    # form or a retried request records one payment.
     idempotency_key = models.CharField(max_length=100, blank=True, default="", editable=False)
     history = HistoricalRecords()
 
@@ -150,6 +185,10 @@ class PaymentAllocation(models.Model):
         Receivable, verbose_name=_("receivable"), on_delete=models.PROTECT, related_name="payment_allocations"
     )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    # The day the money settled the receivable: the receipt date when the
+    # payment was allocated as it was recorded, else the day of the later
+    # allocation. The collection rate counts an advance in the month it is applied.
+    applied_on = models.DateField(_("applied on"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -217,6 +256,7 @@ class CreditNoteAllocation(models.Model):
         Receivable, verbose_name=_("receivable"), on_delete=models.PROTECT, related_name="credit_allocations"
     )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    applied_on = models.DateField(_("applied on"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -241,6 +281,7 @@ class CreditRelease(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    revocation_reason = models.CharField(_("reason for revoking"), max_length=300, blank=True)
     history = HistoricalRecords()
 
     class Meta:

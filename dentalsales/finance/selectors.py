@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Case, Count, DecimalField, IntegerField, When, Exists, ExpressionWrapper, F, Max, Min, OuterRef, Q, Sum, Value
+from django.db.models.functions import Coalesce, ExtractYear, TruncMonth
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dentalsales.accounts.roles import Role
@@ -21,14 +22,23 @@ from dentalsales.core.money import format_money, round_money
 from dentalsales.core.timeutils import local_today
 from dentalsales.customers.models import Customer
 
-from .models import CreditNote, CreditRelease, DocumentStatus, Payment, Receivable
+from .models import CreditNote, CreditNoteAllocation, CreditRelease, DocumentStatus, Payment, PaymentAllocation, Receivable
 
 FINANCE_VIEW_ROLES = frozenset(
     {Role.REPRESENTATIVE, Role.SUPERVISOR, Role.MANAGER, Role.FINANCE, Role.ADMINISTRATOR}
 )
 ZERO = Decimal("0.00")
-# (key, label bounds in days since the invoice date; None means no upper bound)
+ZERO_VALUE = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+# (key, lower and upper bound in days, inclusive; None means no upper bound)
 AGING_BUCKETS = (("0_30", 0, 30), ("31_60", 31, 60), ("61_90", 61, 90), ("over_90", 91, None))
+# The date the aging counts days from. By due date, the usual basis of a
+# receivables aging, a receivable not yet past due is in its own "not due"
+# column and the first bucket contains 1 to 30 days past due. By invoice
+# date, the first bucket contains 0 to 30 days since the invoice.
+AGING_BASIS_DUE = "due"
+AGING_BASIS_INVOICE = "invoice"
+AGING_BASES = (AGING_BASIS_DUE, AGING_BASIS_INVOICE)
+NOT_DUE = "not_due"
 
 
 def can_view_finance(user):
@@ -57,6 +67,23 @@ def visible_credit_releases(user):
     return _scope(user, CreditRelease.objects.all())
 
 
+def credit_release_list(user, today=None):
+    """Return the visible credit releases: active first, then scheduled, then ended or revoked; latest end first."""
+    today = today or local_today()
+    rank = Case(
+        When(revoked_at__isnull=True, valid_from__lte=today, valid_until__gte=today, then=Value(0)),
+        When(revoked_at__isnull=True, valid_from__gt=today, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return (
+        visible_credit_releases(user)
+        .select_related("customer", "granted_by", "revoked_by")
+        .annotate(rank=rank)
+        .order_by("rank", "-valid_until", "-id")
+    )
+
+
 def finance_customers(user):
     """Return the customers whose balances ``user`` may see."""
     if not can_view_finance(user):
@@ -80,30 +107,78 @@ def receivable_list(user, *, customer=None, owner=None, province="", status="", 
     elif status == "settled":
         queryset = queryset.filter(open_amount=0)
     if search:
-        queryset = queryset.filter(Q(number__icontains=search) | Q(customer__search_text__contains=search.lower()))
+        queryset = queryset.filter(
+            Q(number__icontains=search)
+            | Q(reference__icontains=search)
+            | Q(customer__code__icontains=search)
+            | Q(customer__search_text__contains=search.lower())
+        )
     return queryset.order_by("-invoiced_on", "-id")
 
 
-def payment_list(user, *, customer=None, status="", search=""):
+def receivable_totals(receivables):
+    """Return the sums of amount, credited, paid and open amount over ``receivables``, in one query."""
+    totals = receivables.order_by().aggregate(
+        amount=Sum("amount"), credited=Sum("credited_amount"), paid=Sum("paid_amount"), open=Sum("open_amount"), count=Count("pk")
+    )
+    return {key: (value if key == "count" else round_money(value or 0)) for key, value in totals.items()}
+
+
+def payment_list(user, *, customer=None, status="", search="", unapplied=False):
     queryset = visible_payments(user).select_related("customer", "created_by")
     if customer:
         queryset = queryset.filter(customer=customer)
     if status:
         queryset = queryset.filter(status=status)
+    if unapplied:
+        queryset = queryset.filter(status=DocumentStatus.POSTED, unapplied_amount__gt=0)
     if search:
         queryset = queryset.filter(
-            Q(number__icontains=search) | Q(reference__icontains=search) | Q(customer__search_text__contains=search.lower())
+            Q(number__icontains=search)
+            | Q(reference__icontains=search)
+            | Q(customer__code__icontains=search)
+            | Q(customer__search_text__contains=search.lower())
         )
     return queryset.order_by("-received_on", "-id")
 
 
-def credit_note_list(user, *, customer=None, status=""):
+def credit_note_list(user, *, customer=None, status="", search="", unapplied=False):
     queryset = visible_credit_notes(user).select_related("customer", "receivable", "created_by")
     if customer:
         queryset = queryset.filter(customer=customer)
     if status:
         queryset = queryset.filter(status=status)
+    if unapplied:
+        queryset = queryset.filter(status=DocumentStatus.POSTED, unapplied_amount__gt=0)
+    if search:
+        queryset = queryset.filter(
+            Q(number__icontains=search)
+            | Q(source_reference__icontains=search)
+            | Q(receivable__number__icontains=search)
+            | Q(customer__code__icontains=search)
+            | Q(customer__search_text__contains=search.lower())
+        )
     return queryset.order_by("-issued_on", "-id")
+
+
+def creditable_receivables(user, customer_id):
+    """Return the customer's receivables that can still take a credit note, newest first, with ``creditable`` set.
+
+    Creditable is the invoiced amount minus the posted credit notes issued
+    against the receivable; runs one query.
+    """
+    rows = (
+        visible_receivables(user)
+        .filter(customer_id=customer_id)
+        .annotate(issued=Coalesce(Sum("credit_notes__amount", filter=Q(credit_notes__status=DocumentStatus.POSTED)), ZERO_VALUE))
+        .order_by("-invoiced_on", "-id")
+    )
+    result = []
+    for receivable in rows:
+        receivable.creditable = receivable.amount - round_money(receivable.issued)
+        if receivable.creditable > 0:
+            result.append(receivable)
+    return result
 
 
 # Credit exposure ---------------------------------------------------------
@@ -134,14 +209,17 @@ class CreditPosition:
 
 
 def open_order_value(customer, exclude_order=None):
-    """Return the value of the customer's approved orders not yet shipped, counting only unshipped quantities."""
+    """Return the value of the customer's approved orders not yet shipped, counting only unshipped quantities.
+
+    Units closed short will not be delivered, so they do not count.
+    """
     from dentalsales.sales.models import OPEN_APPROVED_STATUSES, SalesOrderLine
 
     lines = SalesOrderLine.objects.filter(order__customer=customer, order__status__in=OPEN_APPROVED_STATUSES)
     if exclude_order is not None:
         lines = lines.exclude(order=exclude_order)
     unshipped_value = ExpressionWrapper(
-        F("unit_price") * (F("quantity") - F("shipped_quantity")),
+        F("unit_price") * (F("quantity") - F("shipped_quantity") - F("closed_short_quantity")),
         output_field=DecimalField(max_digits=20, decimal_places=4),
     )
     total = lines.aggregate(total=Sum(unshipped_value))["total"]
@@ -205,16 +283,26 @@ def aging_bucket(age_days):
 
 
 def _empty_row():
-    return {"total": ZERO, "overdue": ZERO, **{key: ZERO for key, _low, _high in AGING_BUCKETS}}
+    return {"total": ZERO, "overdue": ZERO, NOT_DUE: ZERO, **{key: ZERO for key, _low, _high in AGING_BUCKETS}}
 
 
-def aging_summary(receivables, *, group_by, today=None):
-    """Sum the open amounts of ``receivables`` into aging buckets by days since the invoice date.
+def aging_column(receivable, *, basis, today):
+    """Return the aging column of an open receivable: ``not_due`` or a key of ``AGING_BUCKETS``."""
+    if basis == AGING_BASIS_INVOICE:
+        return aging_bucket((today - receivable.invoiced_on).days)
+    days_past_due = (today - receivable.due_on).days
+    return NOT_DUE if days_past_due <= 0 else aging_bucket(days_past_due)
 
-    ``group_by`` is ``customer``, ``owner`` (the customer's representative)
-    or ``region`` (the customer's province). Returns rows
-    ``{"key", "label", "total", "overdue", "0_30", "31_60", "61_90", "over_90"}``
-    sorted by total, largest first, and a totals row, in one query.
+
+def aging_summary(receivables, *, group_by, basis=AGING_BASIS_DUE, today=None):
+    """Sum the open amounts of ``receivables`` into aging columns, in one query.
+
+    ``basis`` is ``due`` (days past the due date, with a ``not_due`` column)
+    or ``invoice`` (days since the invoice date). ``group_by`` is
+    ``customer``, ``owner`` (the customer's representative) or ``region``
+    (the customer's province). Returns rows ``{"key", "label", "total",
+    "overdue", "not_due", "0_30", "31_60", "61_90", "over_90"}`` sorted by
+    total, largest first, and a totals row.
     """
     today = today or local_today()
     rows = defaultdict(_empty_row)
@@ -237,10 +325,10 @@ def aging_summary(receivables, *, group_by, today=None):
     for receivable in queryset:
         key, label = _group_key(receivable, group_by)
         labels[key] = label
-        bucket = aging_bucket((today - receivable.invoiced_on).days)
+        column = aging_column(receivable, basis=basis, today=today)
         for row in (rows[key], totals):
             row["total"] += receivable.open_amount
-            row[bucket] += receivable.open_amount
+            row[column] += receivable.open_amount
             if receivable.due_on < today:
                 row["overdue"] += receivable.open_amount
     result = [{"key": key, "label": labels[key], **values} for key, values in rows.items()]
@@ -284,12 +372,18 @@ def customer_statement(customer, *, date_from, date_to):
         entries.append(
             {
                 "date": receivable.invoiced_on,
-                "kind": "receivable",
+                # A receivable without a shipment was carried over from the earlier system.
+                "kind": "receivable" if receivable.shipment_id else "opening_balance",
                 "number": receivable.number,
                 "reference": " ".join(
                     filter(
                         None,
-                        [getattr(receivable.order, "number", ""), getattr(receivable.shipment, "number", ""), receivable.note],
+                        [
+                            getattr(receivable.order, "number", ""),
+                            getattr(receivable.shipment, "number", ""),
+                            receivable.reference,
+                            receivable.note,
+                        ],
                     )
                 ),
                 "due_on": receivable.due_on,
@@ -317,7 +411,7 @@ def customer_statement(customer, *, date_from, date_to):
                 "date": credit_note.issued_on,
                 "kind": "credit_note",
                 "number": credit_note.number,
-                "reference": " ".join(filter(None, [credit_note.source_reference, credit_note.reason])),
+                "reference": _credit_note_reference(credit_note),
                 "due_on": None,
                 "debit": ZERO,
                 "credit": credit_note.amount,
@@ -341,46 +435,94 @@ def customer_statement(customer, *, date_from, date_to):
     }
 
 
-def collection_rates(user, *, year, today=None):
-    """Return the collection rate per representative and month of ``year``, in two queries.
+def _month_end(year, month):
+    return datetime.date(year + month // 12, month % 12 + 1, 1) - datetime.timedelta(days=1)
 
-    The rate of a month is the posted payments received in that month
-    divided by the receivables falling due in that month (their invoiced
-    amount minus credit notes against them), both for the customers the
-    representative owns now. A month with nothing due has no rate (``None``).
-    Rows: ``{"owner", "months": [{"month", "received", "due", "rate"}]}``.
+
+def _credit_note_reference(credit_note):
+    """Return the source document and reason, without the document number twice when the reason names it."""
+    source = credit_note.source_reference
+    if source and source in credit_note.reason:
+        return credit_note.reason
+    return " ".join(filter(None, [source, credit_note.reason]))
+
+
+def collection_rates(user, *, year, today=None):
+    """Return the collection rate per representative and month of ``year``, in four queries.
+
+    For a month M, the receivables to collect are those due by the end of M
+    (falling due in M, or overdue before it), each with what was still owed
+    on it at the start of M: its amount, less the credit notes applied to it
+    by the end of M, less the payments applied to it before M. Collected is
+    what payments settled of those receivables during M. The rate is
+    collected ÷ to collect, so it stays between 0 and 100%. A payment counts
+    on the day it settles a receivable (``applied_on``): an advance counts in
+    the month it is applied, not the month it arrived, and money left
+    unapplied does not count. Reversed payments and credit notes count as
+    never posted. Each receivable counts for the representative stored on it
+    when it arose; a representative sees their own rows, a supervisor their
+    team's. A month with nothing to collect has no rate (``None``).
+    Rows: ``{"owner", "months": [{"month", "due", "received", "rate"}], "due", "received", "rate"}``;
+    the year's figures sum the months, so a receivable overdue for several
+    months counts in each of them.
     """
     start = datetime.date(year, 1, 1)
     end = datetime.date(year, 12, 31)
-    due = (
-        visible_receivables(user)
-        .filter(due_on__range=(start, end))
-        .annotate(month=TruncMonth("due_on"))
-        .values("customer__owner", "month")
-        .annotate(total=Sum(F("amount") - F("credited_amount")))
+    if not can_view_finance(user):
+        return []
+    posted = DocumentStatus.POSTED
+    payments = PaymentAllocation.objects.filter(payment__status=posted, applied_on__lte=end)
+    credits = CreditNoteAllocation.objects.filter(credit_note__status=posted, applied_on__lte=end)
+    # Receivables due by the end of the year that were not settled before it began.
+    receivables = list(
+        Receivable.objects.filter(owner_visibility(user, "representative"), due_on__lte=end, invoiced_on__lte=end)
+        .filter(
+            Q(due_on__gte=start)
+            | Q(open_amount__gt=0)
+            | Exists(payments.filter(receivable=OuterRef("pk"), applied_on__gte=start))
+            | Exists(credits.filter(receivable=OuterRef("pk"), applied_on__gte=start))
+        )
+        .values_list("pk", "representative", "amount", "due_on")
     )
-    received = (
-        visible_payments(user)
-        .filter(status=DocumentStatus.POSTED, received_on__range=(start, end))
-        .annotate(month=TruncMonth("received_on"))
-        .values("customer__owner", "month")
-        .annotate(total=Sum("amount"))
-    )
-    table = defaultdict(lambda: defaultdict(lambda: {"received": ZERO, "due": ZERO}))
-    for row in due:
-        table[row["customer__owner"]][_month_number(row["month"])]["due"] += round_money(row["total"] or 0)
-    for row in received:
-        table[row["customer__owner"]][_month_number(row["month"])]["received"] += round_money(row["total"] or 0)
+    ids = [row[0] for row in receivables]
+    paid = defaultdict(lambda: defaultdict(lambda: ZERO))
+    credited = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for target, queryset in ((paid, payments), (credited, credits)):
+        rows = (
+            queryset.filter(receivable__in=ids)
+            .annotate(month=TruncMonth("applied_on"))
+            .values("receivable", "month")
+            .annotate(total=Sum("amount"))
+        )
+        for row in rows:
+            month = row["month"]
+            # Month 0 holds everything applied before the year.
+            key = month.month if month.year == year else 0
+            target[row["receivable"]][key] += round_money(row["total"] or 0)
+
+    table = defaultdict(lambda: {month: {"received": ZERO, "due": ZERO} for month in range(1, 13)})
+    for pk, representative, amount, due_on in receivables:
+        paid_before = paid[pk][0]
+        credited_by = credited[pk][0]
+        for month in range(1, 13):
+            credited_by += credited[pk][month]
+            if due_on <= _month_end(year, month):
+                owed = amount - credited_by - paid_before
+                collected = paid[pk][month]
+                if owed > 0 or collected > 0:
+                    cell = table[representative][month]
+                    cell["due"] += max(owed, ZERO)
+                    cell["received"] += collected
+            paid_before += paid[pk][month]
     from dentalsales.accounts.models import User
 
-    owners = User.objects.in_bulk(list(table))
+    owners = User.objects.in_bulk([key for key in table if key is not None])
     result = []
     for owner_id, months in table.items():
         cells = []
         for month in range(1, 13):
-            values = months.get(month, {"received": ZERO, "due": ZERO})
-            rate = (values["received"] / values["due"] * 100).quantize(Decimal("0.1")) if values["due"] > 0 else None
-            cells.append({"month": month, "received": values["received"], "due": values["due"], "rate": rate})
+            values = months[month]
+            cells.append({"month": month, **values, "rate": _rate(values["received"], values["due"])})
         total_due = sum((cell["due"] for cell in cells), ZERO)
         total_received = sum((cell["received"] for cell in cells), ZERO)
         result.append(
@@ -389,11 +531,26 @@ def collection_rates(user, *, year, today=None):
                 "months": cells,
                 "due": total_due,
                 "received": total_received,
-                "rate": (total_received / total_due * 100).quantize(Decimal("0.1")) if total_due > 0 else None,
+                "rate": _rate(total_received, total_due),
             }
         )
-    result.sort(key=lambda row: str(row["owner"]))
+    result.sort(key=lambda row: str(row["owner"] or ""))
     return result
+
+
+def _rate(received, due):
+    return (received / due * 100).quantize(Decimal("0.1")) if due > 0 else None
+
+
+def collection_years(user, today=None):
+    """Return the years offered on the collection rate page: the last four and any year with receivables due."""
+    today = today or local_today()
+    bounds = Receivable.objects.filter(owner_visibility(user, "representative")).aggregate(
+        first=Min(ExtractYear("due_on")), last=Max(ExtractYear("due_on"))
+    )
+    first = min(bounds["first"] or today.year, today.year - 3)
+    last = max(bounds["last"] or today.year, today.year)
+    return list(range(max(first, 2000), min(last, 2100) + 1))
 
 
 def _month_number(value):
@@ -446,5 +603,61 @@ def evaluate_credit(customer, *, order_amount, exclude_order=None, today=None):
             _("Passed by the credit release of %(user)s until %(date)s: %(reason)s")
             % {"user": release.granted_by, "date": release.valid_until, "reason": release.reason}
         )
-        return True, " ".join(str(problem) for problem in problems)
-    return False, " ".join(str(problem) for problem in problems)
+        return True, _join_sentences(problems)
+    return False, _join_sentences(problems)
+
+
+def _join_sentences(sentences):
+    # Chinese sentences end in a full-width stop and take no space after it.
+    separator = "" if (get_language() or "").startswith("zh") else " "
+    return separator.join(str(sentence) for sentence in sentences)
+
+
+# Dashboard ---------------------------------------------------------------
+
+RELEASE_ENDING_DAYS = 7
+
+
+def dashboard_entries(user, today=None):
+    """Return finance's work as (label, figure, url) rows for the dashboard, in four queries.
+
+    Overdue receivables (count and amount), those beyond the overdue
+    tolerance that block orders, unapplied payments and credit notes, and
+    credit releases ending within ``RELEASE_ENDING_DAYS``. Only rows with
+    something in them are returned. Finance and administrators get them;
+    other roles see receivables through their own lists.
+    """
+    from django.urls import reverse
+
+    if not user.is_authenticated or not user.has_role(Role.FINANCE, Role.ADMINISTRATOR):
+        return []
+    today = today or local_today()
+    tolerance_day = today - datetime.timedelta(days=overdue_tolerance_days())
+    overdue = Receivable.objects.filter(open_amount__gt=0, due_on__lt=today).aggregate(
+        count=Count("pk"),
+        amount=Sum("open_amount"),
+        beyond=Count("pk", filter=Q(due_on__lt=tolerance_day)),
+    )
+    unapplied_payments = Payment.objects.filter(status=DocumentStatus.POSTED, unapplied_amount__gt=0).aggregate(
+        amount=Sum("unapplied_amount")
+    )["amount"]
+    unapplied_credits = CreditNote.objects.filter(status=DocumentStatus.POSTED, unapplied_amount__gt=0).aggregate(
+        amount=Sum("unapplied_amount")
+    )["amount"]
+    ending = CreditRelease.objects.filter(
+        revoked_at__isnull=True, valid_from__lte=today, valid_until__range=(today, today + datetime.timedelta(days=RELEASE_ENDING_DAYS))
+    ).count()
+    receivables = reverse("finance:receivable_list")
+    entries = [
+        (_("Overdue receivables"), overdue["count"], f"{receivables}?status=overdue"),
+        (_("Overdue amount"), format_money(overdue["amount"]) if overdue["amount"] else 0, f"{receivables}?status=overdue"),
+        (
+            _("Receivables overdue more than %(days)s days (orders blocked)") % {"days": overdue_tolerance_days()},
+            overdue["beyond"],
+            reverse("finance:aging"),
+        ),
+        (_("Unapplied payments"), format_money(unapplied_payments) if unapplied_payments else 0, reverse("finance:payment_list") + "?unapplied=1"),
+        (_("Unapplied credit notes"), format_money(unapplied_credits) if unapplied_credits else 0, reverse("finance:credit_note_list") + "?unapplied=1"),
+        (_("Credit releases ending within %(days)s days") % {"days": RELEASE_ENDING_DAYS}, ending, reverse("finance:release_list")),
+    ]
+    return [entry for entry in entries if entry[1]]

@@ -23,7 +23,7 @@ from dentalsales.core.money import CENT, format_money, line_amount, round_money
 from dentalsales.core.services import next_document_number
 from dentalsales.core.timeutils import local_today
 from dentalsales.customers.models import Customer
-from dentalsales.notifications.services import notify
+from dentalsales.notifications.services import notify, users_with_roles
 
 from .models import (
     CreditNote,
@@ -43,10 +43,14 @@ FINANCE_WRITE_ROLES = frozenset({Role.FINANCE, Role.ADMINISTRATOR})
 # Bound that keeps amounts inside the DecimalField(14, 2) columns.
 MAX_AMOUNT = Decimal("1000000000")
 MAX_RELEASE_DAYS = 90
+# A payment received more than a year ago belongs in the opening balance of
+# the customer's account, not in a new payment; an older date is most often
+# a typing error (1999 for 2026).
+PAYMENT_MAX_AGE_DAYS = 365
 ZERO = Decimal("0.00")
 
 
-def _require_finance(actor, message):
+def require_finance(actor, message):
     if not actor.has_role(*FINANCE_WRITE_ROLES):
         raise NotPermitted(message)
 
@@ -55,8 +59,15 @@ def parse_amount(value, *, field="amount"):
     """Return ``value`` as a positive Decimal with at most 2 decimals, or raise ``InvalidInput`` naming it."""
     if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
         raise InvalidInput(_("Enter an amount."), field=field)
+    text = str(value).strip()
+    if isinstance(value, str) and "e" in text.lower():
+        # Decimal reads "1e3" as 1000; nobody writes an amount like that on purpose.
+        raise InvalidInput(
+            _("“%(value)s” is not an amount: write the digits without an exponent, such as 1000.00.") % {"value": value},
+            field=field,
+        )
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         raise InvalidInput(_("“%(value)s” is not an amount.") % {"value": value}, field=field) from None
     if not amount.is_finite():
@@ -70,7 +81,8 @@ def parse_amount(value, *, field="amount"):
         )
     if amount > MAX_AMOUNT:
         raise InvalidInput(
-            _("The amount %(value)s exceeds %(max)s.") % {"value": value, "max": format_money(MAX_AMOUNT)}, field=field
+            _("The amount %(value)s exceeds %(max)s.") % {"value": format_money(amount), "max": format_money(MAX_AMOUNT)},
+            field=field,
         )
     return amount.quantize(CENT)
 
@@ -86,7 +98,7 @@ def _as_id(value):
     return number if 0 < number < 2**63 else None
 
 
-def _lock_customer(customer):
+def lock_customer(customer):
     customer_id = customer.pk if isinstance(customer, Customer) else customer
     customer = Customer.objects.select_for_update().filter(pk=_as_id(customer_id)).first() if _as_id(customer_id) else None
     if customer is None:
@@ -156,7 +168,7 @@ def create_receivable_for_shipment(shipment, actor):
     existing = Receivable.objects.filter(shipment=shipment).first()
     if existing is not None:
         return existing
-    customer = _lock_customer(shipment.customer_id)
+    customer = lock_customer(shipment.customer_id)
     amount = shipment_value(shipment)
     if amount <= 0:
         logger.info("Shipment %s has no value; no receivable created", shipment.number)
@@ -167,54 +179,23 @@ def create_receivable_for_shipment(shipment, actor):
         customer=customer,
         shipment=shipment,
         order_id=shipment.order_id,
+        representative_id=shipment.order.owner_id if shipment.order_id else customer.owner_id,
         invoiced_on=shipment.shipped_on,
         due_on=shipment.shipped_on + datetime.timedelta(days=customer.payment_terms_days),
         amount=amount,
         open_amount=amount,
         created_by=actor,
     )
-    _apply_advances(customer, receivable)
+    apply_advances(customer, receivable)
     logger.info("Receivable %s of %s created for shipment %s", receivable.number, amount, shipment.number)
     return receivable
 
 
-@transaction.atomic
-def create_opening_receivable(*, actor, customer, amount, invoiced_on, note, due_on=None):
-    """Enter a receivable taken over from an earlier system (期初应收), without a shipment; return it.
+def apply_advances(customer, receivable):
+    """Settle a new receivable from the customer's unapplied payments, then credit notes, oldest first.
 
-    The due date defaults to the invoice date plus the customer's payment
-    terms. Raises ``NotPermitted`` for roles other than finance and
-    ``InvalidInput`` for a bad amount, a missing note, an invoice date in
-    the future and a due date before the invoice date.
+    The caller holds the lock on the customer row.
     """
-    _require_finance(actor, _("Only finance can enter opening balances."))
-    amount = parse_amount(amount)
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput(_("Say where the opening balance comes from."), field="note")
-    invoiced_on = _parse_date(invoiced_on, "invoiced_on")
-    if invoiced_on > local_today():
-        raise InvalidInput(_("The invoice date %(value)s is in the future.") % {"value": invoiced_on}, field="invoiced_on")
-    customer = _lock_customer(customer)
-    due_on = _parse_date(due_on, "due_on") if due_on else invoiced_on + datetime.timedelta(days=customer.payment_terms_days)
-    if due_on < invoiced_on:
-        raise InvalidInput(_("The due date %(value)s is before the invoice date.") % {"value": due_on}, field="due_on")
-
-    receivable = Receivable.objects.create(
-        number=next_document_number("AR", day=invoiced_on),
-        customer=customer,
-        invoiced_on=invoiced_on,
-        due_on=due_on,
-        amount=amount,
-        open_amount=amount,
-        note=note[:200],
-        created_by=actor,
-    )
-    _apply_advances(customer, receivable)
-    return receivable
-
-
-def _apply_advances(customer, receivable):
     payments = Payment.objects.select_for_update().filter(
         customer=customer, status=DocumentStatus.POSTED, unapplied_amount__gt=0
     ).order_by("received_on", "pk")
@@ -222,7 +203,9 @@ def _apply_advances(customer, receivable):
         if receivable.open_amount <= 0:
             return
         share = min(payment.unapplied_amount, receivable.open_amount)
-        PaymentAllocation.objects.create(payment=payment, receivable=receivable, amount=share)
+        PaymentAllocation.objects.create(
+            payment=payment, receivable=receivable, amount=share, applied_on=max(receivable.invoiced_on, payment.received_on)
+        )
         payment.unapplied_amount -= share
         payment.save(update_fields=["unapplied_amount"])
         _reduce(receivable, share, paid=True)
@@ -233,7 +216,12 @@ def _apply_advances(customer, receivable):
         if receivable.open_amount <= 0:
             return
         share = min(credit_note.unapplied_amount, receivable.open_amount)
-        CreditNoteAllocation.objects.create(credit_note=credit_note, receivable=receivable, amount=share)
+        CreditNoteAllocation.objects.create(
+            credit_note=credit_note,
+            receivable=receivable,
+            amount=share,
+            applied_on=max(receivable.invoiced_on, credit_note.issued_on),
+        )
         credit_note.unapplied_amount -= share
         credit_note.save(update_fields=["unapplied_amount"])
         _reduce(receivable, share, paid=False)
@@ -242,7 +230,7 @@ def _apply_advances(customer, receivable):
 # Payments ----------------------------------------------------------------
 
 
-def _parse_date(value, field):
+def parse_date(value, field):
     if isinstance(value, datetime.date):
         return value
     try:
@@ -278,12 +266,16 @@ def _parse_manual_allocations(allocations, receivables_by_id, total):
         try:
             amount = parse_amount(item.get("amount"), field=f"{prefix}.amount")
         except InvalidInput as error:
-            errors.update(error.field_errors)
+            # The amount's own message names only the value; with several
+            # receivables the user needs to know which row it belongs to.
+            errors[f"{prefix}.amount"] = [
+                _("Amount to allocate to receivable %(number)s: %(error)s") % {"number": receivable.number, "error": error}
+            ]
             continue
         if amount > receivable.open_amount:
             errors[f"{prefix}.amount"] = [
                 _("The allocation %(value)s exceeds the open balance %(open)s of receivable %(number)s.")
-                % {"value": amount, "open": format_money(receivable.open_amount), "number": receivable.number}
+                % {"value": format_money(amount), "open": format_money(receivable.open_amount), "number": receivable.number}
             ]
             continue
         result.append((receivable, amount))
@@ -304,12 +296,16 @@ def record_payment(*, actor, customer, received_on, method, amount, reference=""
 
     A second call by the same user with the same non-empty
     ``idempotency_key`` returns the first payment, with ``replayed`` set to
-    True, and changes nothing. The rules are those of ``_record_payment``.
+    True, and changes nothing. Raises ``InvalidTransition`` (code
+    ``idempotency_key_reused``) when that key was used for a payment with
+    another customer, amount, date or method. The other rules are those of
+    ``_record_payment``.
     """
     idempotency_key = (idempotency_key or "").strip()
+    request = {"customer": customer, "received_on": received_on, "method": method, "amount": amount}
     existing = _payment_with_key(actor, idempotency_key)
     if existing is not None:
-        return existing
+        return _check_replay(existing, request)
     try:
         with transaction.atomic():
             payment = _record_payment(
@@ -328,8 +324,30 @@ def record_payment(*, actor, customer, received_on, method, amount, reference=""
         existing = _payment_with_key(actor, idempotency_key)
         if existing is None:
             raise
-        return existing
+        return _check_replay(existing, request)
     payment.replayed = False
+    return payment
+
+
+def _check_replay(payment, request):
+    """Return the stored ``payment`` for a repeated key, or raise when the repeat requests a different payment."""
+    customer_id = _as_id(getattr(request["customer"], "pk", request["customer"]))
+    try:
+        amount = parse_amount(request["amount"])
+        received_on = parse_date(request["received_on"], "received_on")
+    except InvalidInput:
+        amount = received_on = None
+    if (customer_id, amount, received_on, request["method"]) != (
+        payment.customer_id,
+        payment.amount,
+        payment.received_on,
+        payment.method,
+    ):
+        raise InvalidTransition(
+            _("The Idempotency-Key “%(key)s” was already used for payment %(number)s with different values; use a new key for a new payment.")
+            % {"key": payment.idempotency_key, "number": payment.number},
+            code="idempotency_key_reused",
+        )
     return payment
 
 
@@ -355,12 +373,19 @@ def _record_payment(*, actor, customer, received_on, method, amount, reference, 
     raises it for an allocation to a receivable that is not open for this
     customer or above that receivable's open balance.
     """
-    _require_finance(actor, _("Only finance can record payments."))
+    require_finance(actor, _("Only finance can record payments."))
     amount = parse_amount(amount)
-    received_on = _parse_date(received_on, "received_on")
+    received_on = parse_date(received_on, "received_on")
     if received_on > local_today():
         raise InvalidInput(
             _("The receipt date %(value)s is in the future.") % {"value": received_on}, field="received_on"
+        )
+    earliest = local_today() - datetime.timedelta(days=PAYMENT_MAX_AGE_DAYS)
+    if received_on < earliest:
+        raise InvalidInput(
+            _("The receipt date %(value)s is more than a year ago (earliest %(earliest)s). Money received before then belongs in the customer's opening balance.")
+            % {"value": received_on, "earliest": earliest},
+            field="received_on",
         )
     if method not in PaymentMethod.values:
         raise InvalidInput(
@@ -368,7 +393,7 @@ def _record_payment(*, actor, customer, received_on, method, amount, reference, 
             % {"value": method, "choices": ", ".join(PaymentMethod.values)},
             field="method",
         )
-    customer = _lock_customer(customer)
+    customer = lock_customer(customer)
 
     receivables = _locked_open_receivables(customer)
     if allocations:
@@ -386,35 +411,58 @@ def _record_payment(*, actor, customer, received_on, method, amount, reference, 
         amount=amount,
         unapplied_amount=amount - sum((share for _receivable, share in shares), ZERO),
         created_by=actor,
+        representative_id=customer.owner_id,
         idempotency_key=idempotency_key,
     )
     for receivable, share in shares:
-        PaymentAllocation.objects.create(payment=payment, receivable=receivable, amount=share)
+        PaymentAllocation.objects.create(payment=payment, receivable=receivable, amount=share, applied_on=received_on)
         _reduce(receivable, share, paid=True)
     logger.info("Payment %s of %s recorded for customer %s by user %s", payment.number, amount, customer.pk, actor.pk)
     return payment
 
 
+def _apply_unapplied(document, customer, allocations):
+    """Return the shares of ``document``'s unapplied amount: as given, or over the oldest open receivables.
+
+    Raises ``InvalidTransition`` (code ``nothing_to_apply``) when the
+    customer has no open receivable, so that nobody is told an amount was
+    allocated when nothing was.
+    """
+    receivables = _locked_open_receivables(customer)
+    if not receivables:
+        raise InvalidTransition(
+            _("%(customer)s has no open receivables, so nothing was allocated; the %(amount)s of %(number)s stays unapplied.")
+            % {"customer": customer.name, "amount": format_money(document.unapplied_amount), "number": document.number},
+            code="nothing_to_apply",
+        )
+    if allocations:
+        return _parse_manual_allocations(allocations, {r.pk: r for r in receivables}, document.unapplied_amount)
+    return _allocate_oldest_first(document.unapplied_amount, receivables)
+
+
 @transaction.atomic
 def apply_payment(*, actor, payment, allocations=None):
-    """Allocate a payment's unapplied advance to open receivables (oldest first, or as given); return it."""
-    _require_finance(actor, _("Only finance can allocate payments."))
-    customer = _lock_customer(payment.customer_id)
+    """Allocate a payment's unapplied advance to open receivables (oldest first, or as given); return it.
+
+    ``payment.applied`` is the amount allocated. Raises ``InvalidTransition``
+    for a reversed payment, one without unapplied amount, and a customer
+    without open receivables.
+    """
+    require_finance(actor, _("Only finance can allocate payments."))
+    customer = lock_customer(payment.customer_id)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != DocumentStatus.POSTED:
         raise InvalidTransition(_("Payment %(number)s is reversed.") % {"number": payment.number})
     if payment.unapplied_amount <= 0:
         raise InvalidTransition(_("Payment %(number)s has no unapplied amount.") % {"number": payment.number})
 
-    receivables = _locked_open_receivables(customer)
-    if allocations:
-        shares = _parse_manual_allocations(allocations, {r.pk: r for r in receivables}, payment.unapplied_amount)
-    else:
-        shares = _allocate_oldest_first(payment.unapplied_amount, receivables)
+    shares = _apply_unapplied(payment, customer, allocations)
+    today = local_today()
     for receivable, share in shares:
-        PaymentAllocation.objects.create(payment=payment, receivable=receivable, amount=share)
+        PaymentAllocation.objects.create(payment=payment, receivable=receivable, amount=share, applied_on=today)
         _reduce(receivable, share, paid=True)
-    payment.unapplied_amount -= sum((share for _receivable, share in shares), ZERO)
+    payment.applied = sum((share for _receivable, share in shares), ZERO)
+    payment.unapplied_amount -= payment.applied
     payment.save(update_fields=["unapplied_amount"])
     return payment
 
@@ -422,11 +470,11 @@ def apply_payment(*, actor, payment, allocations=None):
 @transaction.atomic
 def reverse_payment(*, actor, payment, reason):
     """Undo a payment recorded in error: every receivable it settled is open again by the same amount."""
-    _require_finance(actor, _("Only finance can reverse payments."))
+    require_finance(actor, _("Only finance can reverse payments."))
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Give the reason for reversing the payment."), field="reason")
-    _lock_customer(payment.customer_id)
+    lock_customer(payment.customer_id)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status == DocumentStatus.REVERSED:
         raise InvalidTransition(_("Payment %(number)s is already reversed.") % {"number": payment.number})
@@ -462,8 +510,13 @@ def creditable_amount(receivable):
     return receivable.amount - round_money(issued)
 
 
+# What ``issue_credit_note`` does with an amount above what the receivable can still take.
+CAP = "cap"
+REFUSE = "refuse"
+
+
 @transaction.atomic
-def issue_credit_note(*, customer, amount, reason, actor, source_reference, receivable=None):
+def issue_credit_note(*, customer, amount, reason, actor, source_reference, receivable=None, over_limit=CAP):
     """Issue a credit note that reduces the customer's open receivables; return it.
 
     The given ``receivable`` is reduced first, then the other open
@@ -472,16 +525,28 @@ def issue_credit_note(*, customer, amount, reason, actor, source_reference, rece
     or the user a calling workflow authorised, such as the approver of a
     return. This service therefore checks no role.
 
+    The credit notes issued against one receivable never add up to more than
+    its invoiced amount (``creditable_amount``). With ``over_limit=CAP``, the
+    workflows' default (a return must be received even when the invoice was
+    already credited by hand), a larger amount is cut to what is creditable,
+    finance is notified of the difference, and nothing is issued (``None``)
+    when nothing is creditable. With ``over_limit=REFUSE``, for amounts typed
+    by finance, it raises ``InvalidInput`` instead. The credit note's
+    ``requested_amount`` is the amount asked for.
+
+    NOTE: without ``receivable`` nothing caps the amount; a return drawing
+    on several shipments is credited that way.
+
     Raises ``InvalidInput`` naming the value for an amount not above 0 or
     with more than 2 decimals, a missing reason and a receivable of another
-    customer. It also raises it for an amount above the receivable's
-    invoiced amount minus the credit notes already issued against it.
+    customer.
     """
     amount = parse_amount(amount)
+    requested_amount = amount
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Give the reason for the credit note."), field="reason")
-    customer = _lock_customer(customer)
+    customer = lock_customer(customer)
 
     receivables = _locked_open_receivables(customer)
     if receivable is not None:
@@ -495,16 +560,21 @@ def issue_credit_note(*, customer, amount, reason, actor, source_reference, rece
             )
         limit = creditable_amount(receivable)
         if amount > limit:
-            raise InvalidInput(
-                _("The credit note amount %(value)s exceeds what can still be credited on receivable %(number)s: %(limit)s (invoiced %(invoiced)s).")
-                % {
-                    "value": amount,
-                    "number": receivable.number,
-                    "limit": format_money(limit),
-                    "invoiced": format_money(receivable.amount),
-                },
-                field="amount",
-            )
+            if over_limit == REFUSE:
+                raise InvalidInput(
+                    _("The credit note amount %(value)s exceeds what can still be credited on receivable %(number)s: %(limit)s (invoiced %(invoiced)s).")
+                    % {
+                        "value": format_money(amount),
+                        "number": receivable.number,
+                        "limit": format_money(limit),
+                        "invoiced": format_money(receivable.amount),
+                    },
+                    field="amount",
+                )
+            amount = max(limit, ZERO)
+            _notify_credit_capped(receivable, requested_amount, amount, source_reference)
+            if amount <= 0:
+                return None
         receivables = [r for r in receivables if r.pk == receivable.pk] + [r for r in receivables if r.pk != receivable.pk]
     shares = _allocate_oldest_first(amount, receivables)
 
@@ -520,9 +590,61 @@ def issue_credit_note(*, customer, amount, reason, actor, source_reference, rece
         created_by=actor,
     )
     for target, share in shares:
-        CreditNoteAllocation.objects.create(credit_note=credit_note, receivable=target, amount=share)
+        CreditNoteAllocation.objects.create(credit_note=credit_note, receivable=target, amount=share, applied_on=credit_note.issued_on)
         _reduce(target, share, paid=False)
+    credit_note.requested_amount = requested_amount
     logger.info("Credit note %s of %s issued for customer %s by user %s", credit_note.number, amount, customer.pk, actor.pk)
+    return credit_note
+
+
+def _notify_credit_capped(receivable, requested, issued, source_reference):
+    """Tell finance that a workflow asked to credit more than the receivable could take."""
+    params = {
+        "source": source_reference or "—",
+        "number": receivable.number,
+        "requested": format_money(requested),
+        "issued": format_money(issued),
+        "difference": format_money(requested - issued),
+        "invoiced": format_money(receivable.amount),
+    }
+    logger.warning(
+        "Credit for %s on receivable %s cut from %s to %s", source_reference, receivable.number, requested, issued
+    )
+    notify(
+        users_with_roles(Role.FINANCE),
+        title=_("Credit for %(source)s cut by %(difference)s") % params,
+        body=_(
+            "%(source)s asked to credit %(requested)s against receivable %(number)s, but the credit notes on it may not exceed its invoiced %(invoiced)s. Credited %(issued)s; the difference of %(difference)s was not credited. Check with the customer whether it should be credited otherwise."
+        )
+        % params,
+        link=reverse("finance:receivable_detail", args=[receivable.pk]),
+        category="finance",
+    )
+
+
+@transaction.atomic
+def apply_credit_note(*, actor, credit_note, allocations=None):
+    """Allocate a credit note's unapplied amount to open receivables (oldest first, or as given); return it.
+
+    ``credit_note.applied`` is the amount allocated. Raises
+    ``InvalidTransition`` like ``apply_payment``.
+    """
+    require_finance(actor, _("Only finance can allocate credit notes."))
+    customer = lock_customer(credit_note.customer_id)
+    credit_note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
+    if credit_note.status != DocumentStatus.POSTED:
+        raise InvalidTransition(_("Credit note %(number)s is reversed.") % {"number": credit_note.number})
+    if credit_note.unapplied_amount <= 0:
+        raise InvalidTransition(_("Credit note %(number)s has no unapplied amount.") % {"number": credit_note.number})
+
+    shares = _apply_unapplied(credit_note, customer, allocations)
+    today = local_today()
+    for receivable, share in shares:
+        CreditNoteAllocation.objects.create(credit_note=credit_note, receivable=receivable, amount=share, applied_on=today)
+        _reduce(receivable, share, paid=False)
+    credit_note.applied = sum((share for _receivable, share in shares), ZERO)
+    credit_note.unapplied_amount -= credit_note.applied
+    credit_note.save(update_fields=["unapplied_amount"])
     return credit_note
 
 
@@ -536,7 +658,7 @@ def reverse_credit_note(*, credit_note, actor, reason):
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Give the reason for reversing the credit note."), field="reason")
-    _lock_customer(credit_note.customer_id)
+    lock_customer(credit_note.customer_id)
     credit_note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
     if credit_note.status == DocumentStatus.REVERSED:
         raise InvalidTransition(_("Credit note %(number)s is already reversed.") % {"number": credit_note.number})
@@ -559,46 +681,75 @@ def reverse_credit_note(*, credit_note, actor, reason):
 
 def record_credit_note(*, actor, customer, amount, reason, source_reference="", receivable=None):
     """Issue a credit note entered by finance by hand (a price correction or goodwill); see ``issue_credit_note``."""
-    _require_finance(actor, _("Only finance can issue credit notes."))
+    require_finance(actor, _("Only finance can issue credit notes."))
     return issue_credit_note(
-        customer=customer, amount=amount, reason=reason, actor=actor, source_reference=source_reference, receivable=receivable
+        customer=customer,
+        amount=amount,
+        reason=reason,
+        actor=actor,
+        source_reference=source_reference,
+        receivable=receivable,
+        over_limit=REFUSE,
     )
 
 
 def cancel_credit_note(*, actor, credit_note, reason):
     """Reverse a credit note on finance's request; see ``reverse_credit_note``."""
-    _require_finance(actor, _("Only finance can reverse credit notes."))
+    require_finance(actor, _("Only finance can reverse credit notes."))
     return reverse_credit_note(credit_note=credit_note, actor=actor, reason=reason)
 
 
 # Credit releases ---------------------------------------------------------
 
 
+def _release_conflict(customer, valid_from, valid_until):
+    """Return the customer's unrevoked release that overlaps the period, if any."""
+    return (
+        CreditRelease.objects.filter(
+            customer=customer, revoked_at__isnull=True, valid_from__lte=valid_until, valid_until__gte=valid_from
+        )
+        .select_related("granted_by")
+        .order_by("valid_from", "pk")
+        .first()
+    )
+
+
 @transaction.atomic
 def grant_credit_release(*, actor, customer, reason, valid_until, valid_from=None):
     """Let the customer's orders pass the credit check from ``valid_from`` (today) through ``valid_until``.
 
-    Raises ``InvalidInput`` for a missing reason, an end date in the past or
+    A customer has at most one release at a time: a period that overlaps
+    a release not revoked is refused, naming that release, so that finance
+    revokes it (with a reason) before granting a different one. Raises
+    ``InvalidInput`` for a missing reason, an end date in the past or
     before the start, and a period longer than ``MAX_RELEASE_DAYS``.
     """
-    _require_finance(actor, _("Only finance can grant credit releases."))
+    require_finance(actor, _("Only finance can grant credit releases."))
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Give the reason for the credit release."), field="reason")
     today = local_today()
-    valid_from = _parse_date(valid_from, "valid_from") if valid_from else today
-    valid_until = _parse_date(valid_until, "valid_until")
+    valid_from = parse_date(valid_from, "valid_from") if valid_from else today
+    valid_until = parse_date(valid_until, "valid_until")
     if valid_until < max(valid_from, today):
         raise InvalidInput(
-            _("The end date %(value)s is before the start date or today.") % {"value": valid_until}, field="valid_until"
+            _("“Valid until” %(value)s is before the start date %(start)s.") % {"value": valid_until, "start": max(valid_from, today)},
+            field="valid_until",
         )
     if (valid_until - valid_from).days > MAX_RELEASE_DAYS:
         raise InvalidInput(
-            _("A credit release lasts at most %(max)s days; %(value)s is too late.")
-            % {"max": MAX_RELEASE_DAYS, "value": valid_until},
+            _("A credit release lasts at most %(max)s days; “Valid until” %(value)s is too late (latest %(latest)s).")
+            % {"max": MAX_RELEASE_DAYS, "value": valid_until, "latest": valid_from + datetime.timedelta(days=MAX_RELEASE_DAYS)},
             field="valid_until",
         )
-    customer = _lock_customer(customer)
+    customer = lock_customer(customer)
+    existing = _release_conflict(customer, valid_from, valid_until)
+    if existing is not None:
+        raise InvalidTransition(
+            _("%(customer)s already has a credit release from %(from)s to %(until)s, granted by %(user)s. Revoke it first to grant a different one.")
+            % {"customer": customer.name, "from": existing.valid_from, "until": existing.valid_until, "user": existing.granted_by},
+            code="release_exists",
+        )
 
     release = CreditRelease.objects.create(
         customer=customer, reason=reason, valid_from=valid_from, valid_until=valid_until, granted_by=actor
@@ -615,13 +766,28 @@ def grant_credit_release(*, actor, customer, reason, valid_until, valid_from=Non
 
 
 @transaction.atomic
-def revoke_credit_release(*, actor, release):
-    """End a credit release early."""
-    _require_finance(actor, _("Only finance can revoke credit releases."))
-    release = CreditRelease.objects.select_for_update().get(pk=release.pk)
+def revoke_credit_release(*, actor, release, reason):
+    """End a credit release early, giving the reason; the representative is told."""
+    require_finance(actor, _("Only finance can revoke credit releases."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for revoking the credit release."), field="reason")
+    if len(reason) > 300:
+        raise InvalidInput(_("The reason is longer than 300 characters."), field="reason")
+    lock_customer(release.customer_id)
+    release = CreditRelease.objects.select_for_update().select_related("customer", "customer__owner").get(pk=release.pk)
     if release.revoked_at is not None:
         raise InvalidTransition(_("This credit release is already revoked."))
     release.revoked_at = timezone.now()
     release.revoked_by = actor
-    release.save(update_fields=["revoked_at", "revoked_by"])
+    release.revocation_reason = reason
+    release.save(update_fields=["revoked_at", "revoked_by", "revocation_reason"])
+    logger.info("Credit release %s revoked by user %s", release.pk, actor.pk)
+    notify(
+        [release.customer.owner],
+        title=_("Credit release for %(customer)s revoked") % {"customer": release.customer.name},
+        body=reason,
+        link=reverse("finance:release_list"),
+        category="finance",
+    )
     return release

@@ -1,6 +1,7 @@
 """Web screens of finance: receivables and aging, statements, payments, credit notes, credit releases, collection rate."""
 
 import logging
+import uuid
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,13 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
+from openpyxl.styles import Font
 
 from dentalsales.accounts.models import User
 from dentalsales.accounts.roles import Role
 from dentalsales.accounts.views import role_required
 from dentalsales.core.errors import DomainError
-from dentalsales.core.money import amount_in_chinese_capitals
-from dentalsales.core.spreadsheets import xlsx_response
+from dentalsales.core.money import amount_in_chinese_capitals, format_money
+from dentalsales.core.spreadsheets import append_sheet, build_workbook, workbook_response, xlsx_response
 from dentalsales.core.timeutils import local_today
 from dentalsales.core.views import add_domain_error, paginate, report_domain_error
 
@@ -33,8 +35,10 @@ from .selectors import AGING_BUCKETS, FINANCE_VIEW_ROLES
 
 logger = logging.getLogger(__name__)
 
-# Payment screens are finance's; managers and administrators may look.
-PAYMENT_SCREEN_ROLES = frozenset({Role.FINANCE, Role.MANAGER, Role.ADMINISTRATOR})
+# Everyone who sees receivables sees the payments of the same customers, read
+# only: representatives follow up collection with their customers and must
+# know what arrived. The web and the API apply the same rule.
+PAYMENT_SCREEN_ROLES = FINANCE_VIEW_ROLES
 AGING_GROUPS = {
     "customer": gettext_lazy("Customer"),
     "owner": gettext_lazy("Sales representative"),
@@ -58,8 +62,24 @@ def _filter_choices(user):
     return owners, sorted(provinces.items())
 
 
-def _aging_headers():
-    return [_("%(low)s–%(high)s days") % {"low": low, "high": high} if high else _("Over %(low)s days") % {"low": low - 1} for _key, low, high in AGING_BUCKETS]
+AGING_BASES = {
+    selectors.AGING_BASIS_DUE: gettext_lazy("Days past due"),
+    selectors.AGING_BASIS_INVOICE: gettext_lazy("Days since invoice"),
+}
+
+
+def _aging_columns(basis):
+    """Return ``[(key, header)]`` of the aging columns on ``basis``: "Not due" first when aging by due date."""
+    columns = [(selectors.NOT_DUE, _("Not due"))] if basis == selectors.AGING_BASIS_DUE else []
+    for key, low, high in AGING_BUCKETS:
+        if high is None:
+            header = _("Over %(low)s days") % {"low": low - 1}
+        else:
+            # Past due starts at day 1: a receivable due today is not due yet.
+            first = 1 if basis == selectors.AGING_BASIS_DUE and low == 0 else low
+            header = _("%(low)s–%(high)s days") % {"low": first, "high": high}
+        columns.append((key, header))
+    return columns
 
 
 @role_required(*FINANCE_VIEW_ROLES)
@@ -73,12 +93,34 @@ def receivable_list(request):
     context = {
         "filter_form": filter_form,
         "page_obj": paginate(request, rows),
+        "totals": selectors.receivable_totals(rows),
         "today": today,
         "tab": "receivables",
         "can_write": _can_write(request.user),
     }
     template = "finance/_receivable_results.html" if request.htmx else "finance/receivable_list.html"
     return render(request, template, context)
+
+
+@role_required(*FINANCE_VIEW_ROLES)
+def receivable_detail(request, pk):
+    """Show one receivable with the payments and credit notes that settled it."""
+    receivable = get_object_or_404(
+        selectors.visible_receivables(request.user).select_related("customer", "representative", "shipment", "order", "created_by"),
+        pk=pk,
+    )
+    context = {
+        "receivable": receivable,
+        "payment_allocations": receivable.payment_allocations.select_related("payment").order_by("applied_on", "pk"),
+        "credit_allocations": receivable.credit_allocations.select_related("credit_note").order_by("applied_on", "pk"),
+        "credit_notes": receivable.credit_notes.order_by("issued_on", "pk"),
+        "creditable": services.creditable_amount(receivable),
+        "overdue_days": receivable.overdue_days(),
+        "can_see_payments": request.user.has_role(*PAYMENT_SCREEN_ROLES),
+        "can_write": _can_write(request.user),
+        "tab": "receivables",
+    }
+    return render(request, "finance/receivable_detail.html", context)
 
 
 def _export_receivables(request, rows, today):
@@ -102,30 +144,33 @@ def _export_receivables(request, rows, today):
 @role_required(*FINANCE_VIEW_ROLES)
 def aging(request):
     group = request.GET.get("group") if request.GET.get("group") in AGING_GROUPS else "customer"
+    basis = request.GET.get("basis") if request.GET.get("basis") in AGING_BASES else selectors.AGING_BASIS_DUE
     owners, provinces = _filter_choices(request.user)
     filter_form = ReceivableFilterForm(request.GET, owners=owners, provinces=provinces)
     filters = filter_form.filters()
     filters["status"] = "open"
     receivables = selectors.receivable_list(request.user, **filters)
-    rows, totals = selectors.aging_summary(receivables, group_by=group)
-    headers = _aging_headers()
+    rows, totals = selectors.aging_summary(receivables, group_by=group, basis=basis)
+    columns = _aging_columns(basis)
     if request.GET.get("export") == "xlsx":
-        data = [
-            [row["label"], row["total"], *[row[key] for key, _low, _high in AGING_BUCKETS], row["overdue"]] for row in rows
-        ]
+        data = [[row["label"], row["total"], *[row[key] for key, _header in columns], row["overdue"]] for row in rows]
+        data.append([_("Total"), totals["total"], *[totals[key] for key, _header in columns], totals["overdue"]])
         logger.info("Aging report exported by user %s: %s rows", request.user.pk, len(data))
-        return xlsx_response(
-            "aging", _("Aging"), [AGING_GROUPS[group], _("Open amount"), *headers, _("Overdue")], data
-        )
+        title = _("Aging by due date") if basis == selectors.AGING_BASIS_DUE else _("Aging by invoice date")
+        headers = [AGING_GROUPS[group], _("Open amount"), *[header for _key, header in columns], _("Overdue")]
+        return xlsx_response(f"aging-{basis}", title, headers, data)
+    for row in [*rows, totals]:
+        row["cells"] = [(key, row[key]) for key, _header in columns]
     context = {
         "filter_form": filter_form,
         "group": group,
         "groups": AGING_GROUPS,
         "group_label": AGING_GROUPS[group],
+        "basis": basis,
+        "bases": AGING_BASES,
         "rows": rows,
         "totals": totals,
-        "bucket_keys": [key for key, _low, _high in AGING_BUCKETS],
-        "bucket_headers": headers,
+        "columns": columns,
         "tab": "aging",
     }
     return render(request, "finance/aging.html", context)
@@ -137,22 +182,30 @@ def statement(request, pk):
     date_from, date_to = StatementForm(request.GET).period()
     form = StatementForm(initial={"date_from": date_from, "date_to": date_to})
     data = selectors.customer_statement(customer, date_from=date_from, date_to=date_to)
-    kinds = {"receivable": _("Shipment"), "payment": _("Payment"), "credit_note": _("Credit note")}
+    kinds = {
+        "receivable": _("Receivable"),
+        "opening_balance": _("Opening balance"),
+        "payment": _("Payment"),
+        "credit_note": _("Credit note"),
+    }
     for entry in data["entries"]:
         entry["kind_label"] = kinds[entry["kind"]]
     logger.info("Statement of customer %s viewed by user %s (%s)", customer.pk, request.user.pk, request.GET.get("export") or request.GET.get("print") or "screen")
+    open_receivables = Receivable.objects.filter(customer=customer, open_amount__gt=0).order_by("invoiced_on", "pk")
     if request.GET.get("export") == "xlsx":
-        return _export_statement(data)
+        return _export_statement(data, open_receivables)
     context = {
         "customer": customer,
         "form": form,
         "statement": data,
         "position": selectors.credit_position(customer),
-        "open_receivables": Receivable.objects.filter(customer=customer, open_amount__gt=0).order_by("invoiced_on", "pk"),
+        "open_receivables": open_receivables,
         "closing_in_capitals": amount_in_chinese_capitals(data["closing"]),
         "company_name": settings.COMPANY_NAME,
         "company_address": settings.COMPANY_ADDRESS,
         "company_phone": settings.COMPANY_PHONE,
+        "company_bank_name": getattr(settings, "COMPANY_BANK_NAME", ""),
+        "company_bank_account": getattr(settings, "COMPANY_BANK_ACCOUNT", ""),
         "today": local_today(),
     }
     template = "finance/statement_print.html" if request.GET.get("print") else "finance/statement.html"
@@ -167,20 +220,49 @@ def customer_credit(request, pk):
     return render(request, "finance/_customer_credit.html", context)
 
 
-def _export_statement(data):
+def _export_statement(data, open_receivables):
+    """Return the statement as a workbook: the account on the first sheet, the aging of the open receivables on the second."""
     customer = data["customer"]
     headers = [
         _("Date"), _("Document"), _("Document number"), _("Reference"), _("Due date"),
         pgettext("statement column", "Debit"), pgettext("statement column", "Credit"), _("Balance"),
     ]
-    rows = [["", _("Opening balance"), "", "", "", None, None, data["opening"]]]
+    rows = [[data["date_from"], _("Opening balance"), "", "", "", None, None, data["opening"]]]
     rows += [
         [e["date"], e["kind_label"], e["number"], e["reference"], e["due_on"], e["debit"], e["credit"], e["balance"]]
         for e in data["entries"]
     ]
-    rows.append(["", _("Closing balance"), "", "", "", data["total_debit"], data["total_credit"], data["closing"]])
+    rows.append([data["date_to"], _("Closing balance"), "", "", "", data["total_debit"], data["total_credit"], data["closing"]])
     title = _("Statement %(customer)s") % {"customer": customer.code}
-    return xlsx_response(f"statement-{customer.code}", title, headers, rows)
+    workbook = build_workbook(title, headers, rows)
+    # A statement is sent to the customer: the sheet itself says whose it is and for when.
+    sheet = workbook.active
+    sheet.insert_rows(1, 4)
+    sheet["A1"] = _("Customer statement")
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet["A2"] = _("Customer: %(name)s (%(code)s)") % {"name": customer.name, "code": customer.code}
+    sheet["A3"] = _("Period: %(from)s to %(to)s") % {
+        "from": data["date_from"].isoformat(),
+        "to": data["date_to"].isoformat(),
+    }
+    sheet.freeze_panes = "A6"
+
+    today = local_today()
+    labels = dict(_aging_columns(selectors.AGING_BASIS_DUE))
+    aging_rows = [
+        [
+            receivable.number, receivable.reference, receivable.invoiced_on, receivable.due_on, receivable.open_amount,
+            receivable.overdue_days(today),
+            labels[selectors.aging_column(receivable, basis=selectors.AGING_BASIS_DUE, today=today)],
+        ]
+        for receivable in open_receivables
+    ]
+    aging_headers = [
+        _("Receivable number"), _("Invoice or reference"), _("Invoice date"), _("Due date"), _("Open amount"),
+        _("Days past due"), _("Aging by due date"),
+    ]
+    append_sheet(workbook, _("Open receivables"), aging_headers, aging_rows)
+    return workbook_response(f"statement-{customer.code}", workbook)
 
 
 # Payments ----------------------------------------------------------------
@@ -190,7 +272,8 @@ def _export_statement(data):
 def payment_list(request):
     status = request.GET.get("status") if request.GET.get("status") in DocumentStatus.values else ""
     search = (request.GET.get("q") or "").strip()[:100]
-    rows = selectors.payment_list(request.user, status=status, search=search)
+    unapplied = request.GET.get("unapplied") == "1"
+    rows = selectors.payment_list(request.user, status=status, search=search, unapplied=unapplied)
     if request.GET.get("export") == "xlsx":
         headers = [_("Payment number"), _("Received on"), _("Customer"), _("Method"), _("Reference"), _("Amount"), _("Unapplied amount"), _("Status")]
         data = [
@@ -204,6 +287,7 @@ def payment_list(request):
         "status": status,
         "search": search,
         "statuses": DocumentStatus.choices,
+        "unapplied": unapplied,
         "tab": "payments",
         "can_write": _can_write(request.user),
     }
@@ -240,22 +324,64 @@ def payment_create(request):
                     reference=data["reference"],
                     note=data["note"],
                     allocations=allocations,
+                    idempotency_key=data["token"],
                 )
             except DomainError as error:
-                add_domain_error(form, error)
-                allocation_errors = getattr(error, "field_errors", {})
+                if error.code == "idempotency_key_reused":
+                    # The form was sent before with other values; a fresh
+                    # token lets the user send these values as a new payment.
+                    form.data = form.data.copy()
+                    form.data["token"] = uuid.uuid4().hex
+                    form.add_error(None, _("This form was already sent with other values. Check the values and record the payment again."))
+                else:
+                    allocation_errors = _allocation_errors(error, allocations or [])
+                    if allocation_errors:
+                        # Shown once, beside the receivable's input, not again on top.
+                        remaining = {k: v for k, v in error.field_errors.items() if not k.startswith("allocations[")}
+                        for name, texts in remaining.items():
+                            for text in texts:
+                                form.add_error(name if name in form.fields else None, text)
+                    else:
+                        add_domain_error(form, error)
             else:
-                messages.success(request, _("Payment %(number)s recorded.") % {"number": payment.number})
+                if payment.replayed:
+                    messages.info(request, _("This form was already sent; payment %(number)s was recorded then.") % {"number": payment.number})
+                else:
+                    messages.success(request, _("Payment %(number)s recorded.") % {"number": payment.number})
                 return redirect("finance:payment_detail", payment.pk)
     customer_id = form["customer"].value()
     context = {
         "form": form,
-        "open_receivables": _open_receivables_for(request.user, customer_id),
-        "entered": {key.removeprefix("allocate-"): value for key, value in request.POST.items() if key.startswith("allocate-")},
-        "allocation_errors": allocation_errors,
+        "customer_chosen": bool(customer_id),
+        "open_receivables": _allocation_rows(
+            _open_receivables_for(request.user, customer_id),
+            {key.removeprefix("allocate-"): value for key, value in request.POST.items() if key.startswith("allocate-")},
+            allocation_errors,
+        ),
+        "manual": form["allocation"].value() == "manual",
         "tab": "payments",
     }
     return render(request, "finance/payment_form.html", context)
+
+
+def _allocation_errors(error, allocations):
+    """Return {receivable id (str): [messages]} for the service's ``allocations[<i>].<field>`` errors."""
+    result = {}
+    for name, texts in getattr(error, "field_errors", {}).items():
+        if not name.startswith("allocations["):
+            continue
+        index = name.removeprefix("allocations[").split("]", 1)[0]
+        if index.isdecimal() and int(index) < len(allocations):
+            result.setdefault(str(allocations[int(index)]["receivable"]), []).extend(str(text) for text in texts)
+    return result
+
+
+def _allocation_rows(receivables, entered, errors):
+    """Attach the typed amount and its errors to each open receivable of the allocation table."""
+    for receivable in receivables:
+        receivable.entered = entered.get(str(receivable.pk), "")
+        receivable.errors = errors.get(str(receivable.pk), [])
+    return receivables
 
 
 def _open_receivables_for(user, customer_id):
@@ -272,7 +398,12 @@ def _open_receivables_for(user, customer_id):
 @role_required(*services.FINANCE_WRITE_ROLES)
 def open_receivables(request):
     """Render the by-hand allocation table for the chosen customer (htmx fragment of the payment form)."""
-    context = {"open_receivables": _open_receivables_for(request.user, request.GET.get("customer")), "entered": {}}
+    customer = request.GET.get("customer")
+    context = {
+        "open_receivables": _allocation_rows(_open_receivables_for(request.user, customer), {}, {}),
+        "customer_chosen": bool(customer),
+        "manual": request.GET.get("allocation") == "manual",
+    }
     return render(request, "finance/_allocation_table.html", context)
 
 
@@ -307,12 +438,20 @@ def payment_reverse(request, pk):
 def payment_apply(request, pk):
     payment = get_object_or_404(selectors.visible_payments(request.user), pk=pk)
     try:
-        services.apply_payment(actor=request.user, payment=payment)
+        payment = services.apply_payment(actor=request.user, payment=payment)
     except DomainError as error:
         report_domain_error(request, error)
     else:
-        messages.success(request, _("The unapplied amount was allocated to the oldest open receivables."))
+        _report_applied(request, payment)
     return redirect("finance:payment_detail", payment.pk)
+
+
+def _report_applied(request, document):
+    params = {"amount": format_money(document.applied), "left": format_money(document.unapplied_amount)}
+    if document.unapplied_amount:
+        messages.success(request, _("%(amount)s allocated to the oldest open receivables; %(left)s stays unapplied.") % params)
+    else:
+        messages.success(request, _("%(amount)s allocated to the oldest open receivables.") % params)
 
 
 # Credit notes ------------------------------------------------------------
@@ -322,39 +461,45 @@ def payment_apply(request, pk):
 def credit_note_list(request):
     filter_form = CreditNoteFilterForm(request.GET)
     filter_form.is_valid()
-    status = getattr(filter_form, "cleaned_data", {}).get("status", "")
-    rows = selectors.credit_note_list(request.user, status=status)
+    data = getattr(filter_form, "cleaned_data", {})
+    rows = selectors.credit_note_list(
+        request.user,
+        status=data.get("status", ""),
+        search=(data.get("q") or "").strip(),
+        unapplied=request.GET.get("unapplied") == "1",
+    )
     context = {"filter_form": filter_form, "page_obj": paginate(request, rows), "tab": "credit_notes", "can_write": _can_write(request.user)}
     return render(request, "finance/credit_note_list.html", context)
 
 
 @role_required(*services.FINANCE_WRITE_ROLES)
 def credit_note_create(request):
-    form = CreditNoteForm(request.POST or None, user=request.user)
+    initial = {"customer": request.GET.get("customer"), "receivable": request.GET.get("receivable")}
+    form = CreditNoteForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        receivable = None
-        number = data["receivable"].strip()
-        if number:
-            receivable = Receivable.objects.filter(number=number).first()
-            if receivable is None:
-                form.add_error("receivable", _("No receivable has the number “%(value)s”.") % {"value": number})
-        if not form.errors:
-            try:
-                credit_note = services.record_credit_note(
-                    actor=request.user,
-                    customer=data["customer"],
-                    amount=data["amount"],
-                    reason=data["reason"],
-                    source_reference=data["source_reference"],
-                    receivable=receivable,
-                )
-            except DomainError as error:
-                add_domain_error(form, error)
-            else:
-                messages.success(request, _("Credit note %(number)s issued.") % {"number": credit_note.number})
-                return redirect("finance:credit_note_detail", credit_note.pk)
+        try:
+            credit_note = services.record_credit_note(
+                actor=request.user,
+                customer=data["customer"],
+                amount=data["amount"],
+                reason=data["reason"],
+                source_reference=data["source_reference"],
+                receivable=data["receivable"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Credit note %(number)s issued.") % {"number": credit_note.number})
+            return redirect("finance:credit_note_detail", credit_note.pk)
     return render(request, "finance/credit_note_form.html", {"form": form, "tab": "credit_notes"})
+
+
+@role_required(*services.FINANCE_WRITE_ROLES)
+def creditable_receivables(request):
+    """Render the receivable choice of the credit note form for the chosen customer (htmx fragment)."""
+    form = CreditNoteForm(initial={"customer": request.GET.get("customer")}, user=request.user)
+    return render(request, "finance/_receivable_choice.html", {"form": form})
 
 
 @role_required(*FINANCE_VIEW_ROLES)
@@ -370,6 +515,19 @@ def credit_note_detail(request, pk):
         "tab": "credit_notes",
     }
     return render(request, "finance/credit_note_detail.html", context)
+
+
+@require_POST
+@role_required(*services.FINANCE_WRITE_ROLES)
+def credit_note_apply(request, pk):
+    credit_note = get_object_or_404(selectors.visible_credit_notes(request.user), pk=pk)
+    try:
+        credit_note = services.apply_credit_note(actor=request.user, credit_note=credit_note)
+    except DomainError as error:
+        report_domain_error(request, error)
+    else:
+        _report_applied(request, credit_note)
+    return redirect("finance:credit_note_detail", credit_note.pk)
 
 
 @require_POST
@@ -406,24 +564,31 @@ def release_list(request):
             else:
                 messages.success(
                     request,
-                    _("Credit release for %(customer)s granted until %(date)s.") % {"customer": release.customer, "date": release.valid_until},
+                    _("Credit release for %(customer)s granted until %(date)s.") % {"customer": release.customer.name, "date": release.valid_until},
                 )
                 return redirect("finance:release_list")
-    rows = selectors.visible_credit_releases(request.user).select_related("customer", "granted_by", "revoked_by").order_by("-valid_until", "-id")
-    context = {"form": form, "page_obj": paginate(request, rows), "can_write": can_write, "today": local_today(), "tab": "releases"}
+    rows = selectors.credit_release_list(request.user)
+    context = {
+        "form": form,
+        "page_obj": paginate(request, rows),
+        "can_write": can_write,
+        "today": local_today(),
+        "tab": "releases",
+        "revoke_form": ReasonForm(),
+    }
     return render(request, "finance/release_list.html", context)
 
 
 @require_POST
 @role_required(*services.FINANCE_WRITE_ROLES)
 def release_revoke(request, pk):
-    release = get_object_or_404(selectors.visible_credit_releases(request.user), pk=pk)
+    release = get_object_or_404(selectors.visible_credit_releases(request.user).select_related("customer"), pk=pk)
     try:
-        services.revoke_credit_release(actor=request.user, release=release)
+        services.revoke_credit_release(actor=request.user, release=release, reason=request.POST.get("reason", ""))
     except DomainError as error:
         report_domain_error(request, error)
     else:
-        messages.success(request, _("Credit release revoked."))
+        messages.success(request, _("Credit release of %(customer)s revoked.") % {"customer": release.customer.name})
     return redirect("finance:release_list")
 
 
@@ -437,7 +602,7 @@ def collection_rate(request):
     year = int(year_text) if year_text.isdecimal() and 2000 <= int(year_text) <= 2100 else today.year
     rows = selectors.collection_rates(request.user, year=year)
     if request.GET.get("export") == "xlsx":
-        headers = [_("Sales representative"), _("Month"), _("Receivables due"), _("Payments received"), _("Collection rate (%)")]
+        headers = [_("Sales representative"), _("Month"), _("To collect"), _("Collected"), _("Collection rate (%)")]
         data = [
             [str(row["owner"]), f"{year}-{cell['month']:02d}", cell["due"], cell["received"], cell["rate"]]
             for row in rows
@@ -445,6 +610,6 @@ def collection_rate(request):
         ]
         logger.info("Collection rates exported by user %s", request.user.pk)
         return xlsx_response("collection-rate", _("Collection rate"), headers, data)
-    context = {"rows": rows, "year": year, "years": list(range(today.year - 3, today.year + 1)), "months": range(1, 13), "tab": "collection"}
+    context = {"rows": rows, "year": year, "years": selectors.collection_years(request.user, today), "months": range(1, 13), "tab": "collection"}
     return render(request, "finance/collection_rate.html", context)
 

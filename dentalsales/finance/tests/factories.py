@@ -41,6 +41,7 @@ def make_receivable(*, customer, amount, invoiced_on=None, due_on=None, actor=No
         return Receivable.objects.create(
             number=next_document_number("AR"),
             customer=customer,
+            representative=customer.owner,
             invoiced_on=invoiced_on,
             due_on=due_on or invoiced_on + datetime.timedelta(days=customer.payment_terms_days),
             amount=amount,

@@ -276,7 +276,7 @@ class TestCreditNotesAndReleases:
         until = (local_today() + datetime.timedelta(days=7)).isoformat()
 
         response = client.post("/api/v1/credit-releases/", {"customer": customer.pk, "valid_until": until, "reason": "大客户临时放行"}, format="json")
-        revoked = client.post(f"/api/v1/credit-releases/{response.json()['id']}/revoke/")
+        revoked = client.post(f"/api/v1/credit-releases/{response.json()['id']}/revoke/", {"reason": "客户已回款"}, format="json")
 
         assert response.status_code == 201
         assert response.json()["is_active"] is True
@@ -323,3 +323,25 @@ def test_different_keys_record_two_payments(api, finance, customer, receivables)
     client.post("/api/v1/payments/", payment_body(customer, amount="10.00"), format="json", HTTP_IDEMPOTENCY_KEY="b")
 
     assert Payment.objects.count() == 2
+
+
+def test_reused_key_with_other_values_is_409(api, finance, customer, receivables):
+    client = api(finance)
+
+    first = client.post("/api/v1/payments/", payment_body(customer, amount="120.00"), format="json", HTTP_IDEMPOTENCY_KEY="pay-002")
+    other = client.post("/api/v1/payments/", payment_body(customer, amount="121.00"), format="json", HTTP_IDEMPOTENCY_KEY="pay-002")
+
+    assert first.status_code == 201
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.parametrize("persona", ["rep", "supervisor", "manager"])
+def test_key_does_not_let_other_roles_record(request, api, customer, receivables, persona):
+    response = api(request.getfixturevalue(persona)).post(
+        "/api/v1/payments/", payment_body(customer), format="json", HTTP_IDEMPOTENCY_KEY="pay-003"
+    )
+
+    assert response.status_code == 403
+    assert Payment.objects.count() == 0

@@ -1,4 +1,4 @@
-"""Payments under real concurrency on PostgreSQL: two payments never over-allocate one receivable."""
+"""Payments under real concurrency on PostgreSQL: no over-allocation, and one payment per idempotency key."""
 
 import threading
 from decimal import Decimal as D
@@ -127,3 +127,49 @@ def test_payment_and_credit_note_together_never_go_negative(setup_receivable):
     receivable = Receivable.objects.get(pk=receivable.pk)
     assert receivable.open_amount == D("0.00")
     assert receivable.paid_amount + receivable.credited_amount == D("100.00")
+
+
+def test_same_key_in_parallel_records_one_payment(setup_receivable):
+    finance, customer, receivable = setup_receivable
+
+    def pay():
+        return services.record_payment(
+            actor=User.objects.get(pk=finance.pk),
+            customer=customer.pk,
+            received_on=local_today(),
+            method="bank_transfer",
+            amount="60.00",
+            idempotency_key="form-token-parallel",
+        )
+
+    outcomes = run_together([pay, pay, pay])
+
+    assert [kind for kind, _value in outcomes] == ["ok", "ok", "ok"]
+    assert len({payment.pk for _kind, payment in outcomes}) == 1
+    assert sorted(payment.replayed for _kind, payment in outcomes) == [False, True, True]
+    assert Payment.objects.count() == 1
+    receivable.refresh_from_db()
+    assert receivable.open_amount == D("40.00")
+
+
+def test_double_submitted_web_form_records_one_payment(setup_receivable):
+    from django.test import Client
+    from django.urls import reverse
+
+    finance, customer, receivable = setup_receivable
+    body = {
+        "customer": customer.pk, "received_on": local_today().isoformat(), "method": "cash", "amount": "25.00",
+        "allocation": "oldest", "token": "double-click-token",
+    }
+
+    def submit():
+        client = Client()
+        client.force_login(User.objects.get(pk=finance.pk))
+        return client.post(reverse("finance:payment_create"), body).status_code
+
+    outcomes = run_together([submit, submit])
+
+    assert outcomes == [("ok", 302), ("ok", 302)]
+    assert Payment.objects.count() == 1
+    receivable.refresh_from_db()
+    assert receivable.open_amount == D("75.00")

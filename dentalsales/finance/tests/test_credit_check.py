@@ -129,7 +129,7 @@ class TestCreditRelease:
 
     def test_revoked_release_no_longer_passes(self, finance, rep, customer, stocked_product):
         release = services.grant_credit_release(actor=finance, customer=customer, reason="x", valid_until=local_today())
-        services.revoke_credit_release(actor=finance, release=release)
+        services.revoke_credit_release(actor=finance, release=release, reason="客户未按期回款")
         order = submitted(rep, customer, [(stocked_product, 20, "100.00")])
 
         assert credit_check(order).passed is False

@@ -20,7 +20,7 @@ def test_demo_spreads_balances_over_every_bucket(rep, finance, logistics):
 
     assert count == 5
     _rows, totals = aging_summary(Receivable.objects.all(), group_by="customer")
-    for bucket in ("0_30", "31_60", "61_90", "over_90"):
+    for bucket in ("not_due", "0_30", "31_60", "61_90", "over_90"):
         assert totals[bucket] > 0, bucket
     assert Payment.objects.filter(unapplied_amount__gt=0).exists()
     assert CreditNote.objects.count() == 1

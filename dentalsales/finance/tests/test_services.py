@@ -42,8 +42,9 @@ def pay(finance, customer, amount, allocations=None):
 
 
 def credit(finance, customer, amount, receivable=None):
-    return services.issue_credit_note(
-        customer=customer, amount=amount, reason="Returned goods", actor=finance, source_reference="RT-1", receivable=receivable
+    """Issue a credit note as finance does by hand: an amount above what is creditable is refused."""
+    return services.record_credit_note(
+        actor=finance, customer=customer, amount=amount, reason="Returned goods", source_reference="RT-1", receivable=receivable
     )
 
 
@@ -134,7 +135,7 @@ def snapshot(customer):
         ("abc", "“abc” is not an amount"),
         ("", "Enter an amount"),
         ("NaN", "“NaN” is not an amount"),
-        ("2000000000", "2000000000 exceeds"),
+        ("2000000000", "2,000,000,000.00 exceeds"),
     ],
 )
 def test_bad_payment_amount_changes_nothing(finance, customer, two_receivables, amount, message):
@@ -277,7 +278,7 @@ class TestAdvances:
         payment = pay(finance, customer, "80.00")
         receivable = make_receivable(customer=customer, amount="100.00")
 
-        services._apply_advances(customer, receivable)
+        services.apply_advances(customer, receivable)
 
         receivable.refresh_from_db()
         payment.refresh_from_db()
@@ -359,3 +360,57 @@ class TestShipments:
         payment.refresh_from_db()
         assert shipment.receivable.open_amount == D("0.00")
         assert payment.unapplied_amount == D("700.00")
+
+    def test_receivable_keeps_the_order_owner(self, order, logistics, quality, rep2):
+        # The customer moves to another representative after the order was
+        # approved; the receivable belongs to the owner of the order.
+        order.customer.owner = rep2
+        order.customer.save(update_fields=["owner"])
+
+        shipment = dispatch(order=order, picker=logistics, reviewer=quality)
+
+        assert shipment.receivable.representative == order.owner
+        assert shipment.receivable.representative != rep2
+
+
+def test_payment_stores_the_customer_owner(finance, rep, customer):
+    payment = pay(finance, customer, "10.00")
+
+    assert payment.representative == rep
+
+
+class TestIdempotencyKey:
+    def test_same_key_records_once(self, finance, customer, two_receivables):
+        first = services.record_payment(
+            actor=finance, customer=customer, received_on=local_today(), method="cash", amount="50.00", idempotency_key="k-1"
+        )
+        second = services.record_payment(
+            actor=finance, customer=customer.pk, received_on=local_today().isoformat(), method="cash", amount="50", idempotency_key="k-1"
+        )
+
+        assert second.pk == first.pk
+        assert (first.replayed, second.replayed) == (False, True)
+        assert Payment.objects.count() == 1
+        assert Receivable.objects.get(pk=two_receivables[0].pk).open_amount == D("50.00")
+
+    def test_same_key_other_values_is_refused(self, finance, customer, two_receivables):
+        services.record_payment(
+            actor=finance, customer=customer, received_on=local_today(), method="cash", amount="50.00", idempotency_key="k-2"
+        )
+
+        with pytest.raises(InvalidTransition) as caught:
+            services.record_payment(
+                actor=finance, customer=customer, received_on=local_today(), method="cash", amount="60.00", idempotency_key="k-2"
+            )
+
+        assert caught.value.code == "idempotency_key_reused"
+        assert "k-2" in str(caught.value)
+        assert Payment.objects.count() == 1
+
+    def test_keys_are_per_user(self, finance, customer, two_receivables):
+        other = f.UserFactory(roles=[services.Role.FINANCE])
+
+        services.record_payment(actor=finance, customer=customer, received_on=local_today(), method="cash", amount="5", idempotency_key="k-3")
+        services.record_payment(actor=other, customer=customer, received_on=local_today(), method="cash", amount="5", idempotency_key="k-3")
+
+        assert Payment.objects.count() == 2

@@ -118,7 +118,7 @@ def test_aging_buckets_by_invoice_age(finance, customer):
     for days, amount in [(0, "1.00"), (30, "2.00"), (31, "4.00"), (60, "8.00"), (61, "16.00"), (90, "32.00"), (91, "64.00")]:
         make_receivable(customer=customer, amount=amount, invoiced_on=today - datetime.timedelta(days=days))
 
-    response = client_for(finance).get(reverse("finance:aging"))
+    response = client_for(finance).get(reverse("finance:aging") + "?basis=invoice")
 
     row = response.context["rows"][0]
     assert row["0_30"] == D("3.00")
@@ -126,6 +126,53 @@ def test_aging_buckets_by_invoice_age(finance, customer):
     assert row["61_90"] == D("48.00")
     assert row["over_90"] == D("64.00")
     assert row["total"] == D("127.00")
+    assert [key for key, _header in response.context["columns"]] == ["0_30", "31_60", "61_90", "over_90"]
+
+
+def test_aging_buckets_by_days_past_due(finance, customer):
+    today = local_today()
+    invoiced_on = today - datetime.timedelta(days=200)
+    cases = [(-5, "1.00"), (0, "2.00"), (1, "4.00"), (30, "8.00"), (31, "16.00"), (60, "32.00"), (61, "64.00"), (90, "128.00"), (91, "256.00")]
+    for days_past_due, amount in cases:
+        due_on = today - datetime.timedelta(days=days_past_due)
+        make_receivable(customer=customer, amount=amount, invoiced_on=invoiced_on, due_on=due_on)
+
+    response = client_for(finance).get(reverse("finance:aging"))
+
+    row = response.context["rows"][0]
+    assert response.context["basis"] == "due"
+    assert row["not_due"] == D("3.00")
+    assert row["0_30"] == D("12.00")
+    assert row["31_60"] == D("48.00")
+    assert row["61_90"] == D("192.00")
+    assert row["over_90"] == D("256.00")
+    assert row["overdue"] == D("508.00")
+    assert [header for _key, header in response.context["columns"]] == ["Not due", "1–30 days", "31–60 days", "61–90 days", "Over 90 days"]
+
+
+def test_aging_states_its_basis(finance, customer):
+    make_receivable(customer=customer, amount="10.00")
+    client = client_for(finance)
+
+    by_due = client.get(reverse("finance:aging")).content.decode()
+    by_invoice = client.get(reverse("finance:aging") + "?basis=invoice").content.decode()
+
+    assert "Open amounts by days past the due date" in by_due
+    assert 'data-aging-column="not_due"' in by_due
+    assert "Open amounts by days since the invoice" in by_invoice
+    assert 'data-aging-column="not_due"' not in by_invoice
+
+
+def test_aging_of_invoice_not_yet_due(finance, customer):
+    today = local_today()
+    make_receivable(customer=customer, amount="500.00", invoiced_on=today - datetime.timedelta(days=45), due_on=today + datetime.timedelta(days=15))
+
+    by_due = client_for(finance).get(reverse("finance:aging")).context["totals"]
+    by_invoice = client_for(finance).get(reverse("finance:aging") + "?basis=invoice").context["totals"]
+
+    assert by_due["not_due"] == D("500.00")
+    assert by_due["31_60"] == D("0.00")
+    assert by_invoice["31_60"] == D("500.00")
 
 
 @pytest.mark.parametrize("group", ["customer", "owner", "region"])
@@ -136,12 +183,24 @@ def test_aging_groups_render(finance, receivables, group):
     assert response.context["totals"]["total"] == D("1500.00")
 
 
-def test_aging_export(finance, receivables):
+def test_aging_export_by_due_date(finance, receivables):
     response = client_for(finance).get(reverse("finance:aging") + "?export=xlsx")
 
     sheet = load_workbook(BytesIO(response.content)).active
-    assert sheet.cell(row=1, column=1).value == "Customer"
-    assert sheet.max_row == 3
+    header = [cell.value for cell in sheet[1]]
+    assert sheet.title == "Aging by due date"
+    assert header == ["Customer", "Open amount", "Not due", "1–30 days", "31–60 days", "61–90 days", "Over 90 days", "Overdue"]
+    assert sheet.max_row == 4
+    assert [cell.value for cell in sheet[4]][:2] == ["Total", 1500]
+
+
+def test_aging_export_by_invoice_date(finance, receivables):
+    response = client_for(finance).get(reverse("finance:aging") + "?export=xlsx&basis=invoice")
+
+    sheet = load_workbook(BytesIO(response.content)).active
+    header = [cell.value for cell in sheet[1]]
+    assert sheet.title == "Aging by invoice date"
+    assert header == ["Customer", "Open amount", "0–30 days", "31–60 days", "61–90 days", "Over 90 days", "Overdue"]
 
 
 class TestStatement:
@@ -182,8 +241,30 @@ class TestStatement:
         response = client_for(finance).get(reverse("finance:statement", args=[customer.pk]) + "?export=xlsx")
 
         sheet = load_workbook(BytesIO(response.content)).active
-        assert sheet.cell(row=2, column=2).value == "Opening balance"
+        assert sheet["A1"].value == "Customer statement"
+        assert customer.name in sheet["A2"].value and customer.code in sheet["A2"].value
+        date_from, date_to = sheet["A3"].value.removeprefix("Period: ").split(" to ")
+        assert sheet.cell(row=5, column=1).value == "Date"
+        assert sheet.cell(row=6, column=2).value == "Opening balance"
+        assert sheet.cell(row=6, column=1).value.date().isoformat() == date_from
+        assert sheet.cell(row=sheet.max_row, column=2).value == "Closing balance"
+        assert sheet.cell(row=sheet.max_row, column=1).value.date().isoformat() == date_to
         assert sheet.cell(row=sheet.max_row, column=8).value == 700
+
+    def test_excel_export_ages_open_receivables_by_due_date(self, finance, customer):
+        today = local_today()
+        overdue = make_receivable(customer=customer, amount="300.00", invoiced_on=today - datetime.timedelta(days=80), due_on=today - datetime.timedelta(days=50))
+        not_due = make_receivable(customer=customer, amount="200.00", invoiced_on=today - datetime.timedelta(days=10), due_on=today + datetime.timedelta(days=20))
+
+        response = client_for(finance).get(reverse("finance:statement", args=[customer.pk]) + "?export=xlsx")
+
+        sheet = load_workbook(BytesIO(response.content))["Open receivables"]
+        rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+        assert [cell.value for cell in sheet[1]][-2:] == ["Days past due", "Aging by due date"]
+        assert [(row[0], row[4], row[5], row[6]) for row in rows] == [
+            (overdue.number, 300, 50, "31–60 days"),
+            (not_due.number, 200, 0, "Not due"),
+        ]
 
     def test_other_representatives_customer_is_404(self, rep, foreign_customer):
         response = client_for(rep).get(reverse("finance:statement", args=[foreign_customer.pk]))
@@ -195,7 +276,7 @@ class TestStatement:
 
 
 class TestPaymentScreens:
-    @pytest.mark.parametrize("persona,status", [("finance", 200), ("manager", 200), ("rep", 403), ("supervisor", 403), ("logistics", 403)])
+    @pytest.mark.parametrize("persona,status", [("finance", 200), ("manager", 200), ("rep", 200), ("supervisor", 200), ("logistics", 403)])
     def test_list_access(self, request, payment, persona, status):
         user = request.getfixturevalue(persona)
 
@@ -260,7 +341,7 @@ class TestPaymentScreens:
             },
         )
 
-        assert "1000.01 exceeds the open balance 1,000.00" in response.content.decode()
+        assert "1,000.01 exceeds the open balance 1,000.00" in response.content.decode()
         assert Payment.objects.count() == 0
 
     def test_open_receivables_fragment(self, finance, customer, receivables):
@@ -278,6 +359,55 @@ class TestPaymentScreens:
         payment.refresh_from_db()
         assert payment.status == DocumentStatus.REVERSED
         assert Receivable.objects.get(pk=receivables[0].pk).open_amount == D("1000.00")
+
+    def test_form_carries_a_token(self, finance):
+        form = client_for(finance).get(reverse("finance:payment_create")).context["form"]
+
+        assert len(form.initial["token"]) == 32
+        assert 'name="token"' in form.as_div()
+
+    def test_double_submit_records_one_payment(self, finance, customer, receivables):
+        client = client_for(finance)
+        body = {
+            "customer": customer.pk, "received_on": local_today(), "method": "cash", "amount": "100.00",
+            "allocation": "oldest", "token": "form-token-1",
+        }
+
+        first = client.post(reverse("finance:payment_create"), body)
+        second = client.post(reverse("finance:payment_create"), body, follow=True)
+
+        payment = Payment.objects.get()
+        assert first["Location"] == reverse("finance:payment_detail", args=[payment.pk])
+        assert second.redirect_chain[-1][0] == reverse("finance:payment_detail", args=[payment.pk])
+        assert f"This form was already sent; payment {payment.number} was recorded then." in second.content.decode()
+        assert Receivable.objects.get(pk=receivables[0].pk).open_amount == D("900.00")
+
+    def test_resubmit_with_other_values_gets_a_new_token(self, finance, customer, receivables):
+        client = client_for(finance)
+        body = {
+            "customer": customer.pk, "received_on": local_today(), "method": "cash", "amount": "100.00",
+            "allocation": "oldest", "token": "form-token-2",
+        }
+        client.post(reverse("finance:payment_create"), body)
+
+        refused = client.post(reverse("finance:payment_create"), {**body, "amount": "150.00"})
+        new_token = refused.context["form"].data["token"]
+        accepted = client.post(reverse("finance:payment_create"), {**body, "amount": "150.00", "token": new_token})
+
+        assert refused.status_code == 200
+        assert "This form was already sent with other values." in refused.content.decode()
+        assert new_token != "form-token-2"
+        assert accepted.status_code == 302
+        assert sorted(Payment.objects.values_list("amount", flat=True)) == [D("100.00"), D("150.00")]
+
+    def test_two_forms_record_two_payments(self, finance, customer, receivables):
+        client = client_for(finance)
+        body = {"customer": customer.pk, "received_on": local_today(), "method": "cash", "amount": "10.00", "allocation": "oldest"}
+
+        client.post(reverse("finance:payment_create"), {**body, "token": "a"})
+        client.post(reverse("finance:payment_create"), {**body, "token": "b"})
+
+        assert Payment.objects.count() == 2
 
     def test_manager_cannot_reverse(self, manager, payment):
         response = client_for(manager).post(reverse("finance:payment_reverse", args=[payment.pk]), {"reason": "x"})
@@ -305,7 +435,7 @@ class TestCreditNoteScreens:
             {"customer": customer.pk, "receivable": receivables[0].number, "amount": "1000.01", "reason": "价格更正"},
         )
 
-        assert "1000.01 exceeds what can still be credited" in response.content.decode()
+        assert "1,000.01 exceeds what can still be credited" in response.content.decode()
         assert CreditNote.objects.count() == 0
 
     def test_rep_sees_own_credit_notes_only(self, finance, rep, customer, foreign_customer, receivables):
@@ -330,11 +460,12 @@ class TestCreditReleaseScreens:
 
         client.post(reverse("finance:release_list"), {"customer": customer.pk, "valid_until": until, "reason": "年底回款承诺"})
         release = CreditRelease.objects.get()
-        client.post(reverse("finance:release_revoke", args=[release.pk]))
+        client.post(reverse("finance:release_revoke", args=[release.pk]), {"reason": "客户未兑现承诺"})
 
         release.refresh_from_db()
         assert release.valid_until == until
         assert release.revoked_at is not None
+        assert release.revocation_reason == "客户未兑现承诺"
 
     def test_representative_is_notified(self, finance, customer, rep):
         from dentalsales.notifications.models import Notification
@@ -375,12 +506,64 @@ class TestCollectionRate:
         assert cell["rate"] == D("25.0")
 
     def test_month_without_receivables_due_has_no_rate(self, finance, rep, customer):
-        services.record_payment(actor=finance, customer=customer, received_on=local_today(), method="cash", amount="250.00")
+        today = local_today()
+        make_receivable(customer=customer, amount="100.00", invoiced_on=today, due_on=today + datetime.timedelta(days=400))
+        services.record_payment(actor=finance, customer=customer, received_on=today, method="cash", amount="250.00")
 
         rows = client_for(finance).get(reverse("finance:collection_rate")).context["rows"]
 
-        assert rows[0]["months"][local_today().month - 1]["rate"] is None
-        assert "—" in client_for(finance).get(reverse("finance:collection_rate")).content.decode()
+        assert rows == []
+        assert "Nothing was to be collected" in client_for(finance).get(reverse("finance:collection_rate")).content.decode()
+
+
+    def test_reassigned_customer_keeps_history(self, finance, rep, rep2, customer):
+        today = local_today()
+        receivable = make_receivable(customer=customer, amount="1000.00", invoiced_on=today - datetime.timedelta(days=30), due_on=today)
+        services.record_payment(actor=finance, customer=customer, received_on=today, method="cash", amount="400.00")
+        customer.owner = rep2
+        customer.save(update_fields=["owner"])
+
+        rows = {row["owner"]: row for row in client_for(finance).get(reverse("finance:collection_rate")).context["rows"]}
+
+        assert receivable.representative == rep
+        assert set(rows) == {rep}
+        cell = rows[rep]["months"][today.month - 1]
+        assert (cell["due"], cell["received"], cell["rate"]) == (D("1000.00"), D("400.00"), D("40.0"))
+
+    def test_payment_counts_for_the_receivables_it_settled(self, finance, rep, rep2, customer):
+        today = local_today()
+        make_receivable(customer=customer, amount="300.00", invoiced_on=today - datetime.timedelta(days=30), due_on=today)
+        customer.owner = rep2
+        customer.save(update_fields=["owner"])
+
+        # 300.00 settles rep's receivable; the 200.00 advance stays unapplied and counts for nobody yet.
+        services.record_payment(actor=finance, customer=customer, received_on=today, method="cash", amount="500.00")
+        rows = {row["owner"]: row for row in client_for(finance).get(reverse("finance:collection_rate")).context["rows"]}
+
+        assert rows[rep]["months"][today.month - 1]["received"] == D("300.00")
+        assert rows[rep]["rate"] == D("100.0")
+        assert rep2 not in rows
+
+    def test_representative_sees_own_row_only(self, finance, rep, rep2, customer, foreign_customer):
+        today = local_today()
+        make_receivable(customer=customer, amount="100.00", invoiced_on=today, due_on=today)
+        make_receivable(customer=foreign_customer, amount="100.00", invoiced_on=today, due_on=today)
+
+        rows = client_for(rep).get(reverse("finance:collection_rate")).context["rows"]
+
+        assert [row["owner"] for row in rows] == [rep]
+
+    def test_collection_rate_query_count_is_fixed(self, finance, rep, customer, django_assert_max_num_queries):
+        today = local_today()
+        for index in range(6):
+            make_receivable(customer=f.CustomerFactory(owner=f.UserFactory()), amount="100.00", invoiced_on=today, due_on=today)
+        client = client_for(finance)
+
+        # session, user, groups, receivables, payments, credits, owners, years, notification badge slot
+        with django_assert_max_num_queries(9):
+            response = client.get(reverse("finance:collection_rate"))
+
+        assert len(response.context["rows"]) == 6
 
 
 class TestCustomerPage:
@@ -404,8 +587,16 @@ class TestCustomerPage:
         assert client_for(rep).get(reverse("finance:customer_credit", args=[foreign_customer.pk])).status_code == 404
 
 
+def test_opening_balance_navigation(rep, finance, manager):
+    assert 'data-nav="finance:opening_balance_list"' in client_for(finance).get(reverse("home")).content.decode()
+    assert 'data-nav="finance:opening_balance_list"' in client_for(manager).get(reverse("home")).content.decode()
+    assert 'data-nav="finance:opening_balance_list"' not in client_for(rep).get(reverse("home")).content.decode()
+
+
 def test_navigation_entries(rep, finance, logistics):
     assert 'data-nav="finance:receivable_list"' in client_for(rep).get(reverse("home")).content.decode()
-    assert 'data-nav="finance:payment_list"' not in client_for(rep).get(reverse("home")).content.decode()
+    # Representatives read their customers' payments for collection follow-up.
+    assert 'data-nav="finance:payment_list"' in client_for(rep).get(reverse("home")).content.decode()
+    assert 'data-nav="finance:payment_list"' not in client_for(logistics).get(reverse("home")).content.decode()
     assert 'data-nav="finance:payment_list"' in client_for(finance).get(reverse("home")).content.decode()
     assert 'data-nav="finance:receivable_list"' not in client_for(logistics).get(reverse("home")).content.decode()
