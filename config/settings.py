@@ -56,7 +56,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
-    "axes",
+    # django-axes, registered under a translated name.
+    "dentalsales.core.apps.AxesConfig",
     "django_htmx",
     "dentalsales.core",
     "dentalsales.accounts",
@@ -230,6 +231,9 @@ COMPANY_NAME = os.environ.get("COMPANY_NAME", "华齿医疗器械贸易有限公
 COMPANY_ADDRESS = os.environ.get("COMPANY_ADDRESS", "上海市浦东新区张江路 88 号（演示地址）")
 COMPANY_PHONE = os.environ.get("COMPANY_PHONE", "021-5080 0000")
 COMPANY_LICENCE_NUMBER = os.environ.get("COMPANY_LICENCE_NUMBER", "沪浦药监械经营许20260001号（演示）")
+# Printed on customer statements when set, so that customers know where to pay.
+COMPANY_BANK_NAME = os.environ.get("COMPANY_BANK_NAME", "")
+COMPANY_BANK_ACCOUNT = os.environ.get("COMPANY_BANK_ACCOUNT", "")
 # An order for the same customer with the same lines within this many days
 # is flagged as a possible duplicate in order review.
 DUPLICATE_ORDER_WINDOW_DAYS = int(os.environ.get("DUPLICATE_ORDER_WINDOW_DAYS", "3"))
@@ -252,6 +256,16 @@ SATISFACTION_CALLBACK_DELAY_DAYS = int(os.environ.get("SATISFACTION_CALLBACK_DEL
 # Shipments older than this many days get no call-back when the scheduler
 # first runs, so that a new installation does not schedule its whole history.
 SATISFACTION_CALLBACK_LOOKBACK_DAYS = int(os.environ.get("SATISFACTION_CALLBACK_LOOKBACK_DAYS", "60"))
+# After an unanswered call, a call-back falls due again this many days later
+# unless the representative picks another date.
+SATISFACTION_CALLBACK_RETRY_DAYS = int(os.environ.get("SATISFACTION_CALLBACK_RETRY_DAYS", "7"))
+# Unanswered calls after which a representative may close a call-back as
+# unreachable.
+SATISFACTION_CALLBACK_MAX_ATTEMPTS = int(os.environ.get("SATISFACTION_CALLBACK_MAX_ATTEMPTS", "3"))
+# How far back a complaint's receipt date may lie: entry staff catch up on
+# calls from the past weeks, while an older date is more likely a typing
+# error that would make the complaint overdue at once.
+COMPLAINT_MAX_BACKDATE_DAYS = int(os.environ.get("COMPLAINT_MAX_BACKDATE_DAYS", "90"))
 # Expiry radar: stock expiring within each window (days, ascending) is
 # listed and counted; the last window is also how far ahead registration
 # certificates are watched.

@@ -68,10 +68,16 @@ def dashboard_counts(user):
                 f"{order_list}?status=partially_shipped",
             )
         )
+    from dentalsales.inventory.selectors import dashboard_entries as inventory_dashboard_entries
+
+    entries.extend(inventory_dashboard_entries(user))
     from dentalsales.aftersales.selectors import dashboard_entries
 
     entries.extend(dashboard_entries(user))
     from dentalsales.crm.selectors import dashboard_entries as crm_dashboard_entries
 
     entries.extend(crm_dashboard_entries(user))
+    from dentalsales.finance.selectors import dashboard_entries as finance_dashboard_entries
+
+    entries.extend(finance_dashboard_entries(user))
     return entries

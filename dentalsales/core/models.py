@@ -44,6 +44,8 @@ class DocumentSequence(models.Model):
     last_value = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("document number sequence")
+        verbose_name_plural = _("document number sequences")
         constraints = [models.UniqueConstraint(fields=["prefix", "day"], name="unique_sequence_per_prefix_day")]
 
     def __str__(self):

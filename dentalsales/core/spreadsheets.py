@@ -30,7 +30,16 @@ def build_workbook(title, headers, rows):
     Decimals stay numbers with two decimals shown.
     """
     workbook = Workbook(write_only=False)
-    sheet = workbook.active
+    _fill_sheet(workbook.active, title, headers, rows)
+    return workbook
+
+
+def append_sheet(workbook, title, headers, rows):
+    """Add a sheet to ``workbook`` laid out like ``build_workbook``'s; return it."""
+    return _fill_sheet(workbook.create_sheet(), title, headers, rows)
+
+
+def _fill_sheet(sheet, title, headers, rows):
     sheet.title = str(title)[:31]
     sheet.append([str(header) for header in headers])
     for cell in sheet[1]:
@@ -53,12 +62,16 @@ def build_workbook(title, headers, rows):
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    return workbook
+    return sheet
 
 
 def xlsx_response(filename, title, headers, rows):
     """Return an HTTP attachment ``<filename>-<date>.xlsx`` with the rows."""
-    workbook = build_workbook(title, headers, rows)
+    return workbook_response(filename, build_workbook(title, headers, rows))
+
+
+def workbook_response(filename, workbook):
+    """Return an HTTP attachment ``<filename>-<date>.xlsx`` holding ``workbook``."""
     response = HttpResponse(content_type=XLSX_CONTENT_TYPE)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.xlsx"'

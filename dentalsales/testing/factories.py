@@ -160,3 +160,32 @@ def make_order(*, actor, customer, lines, channel="phone", **fields):
         **fields,
     )
     return order
+
+
+def deliver_shipments(order, *, reviewer, logistics):
+    """Review, dispatch and confirm delivery of every open shipment of ``order`` through the real services; return them.
+
+    ``reviewer`` must not be the picker. The signed receipts are tiny PDFs
+    saved under a fresh temporary MEDIA_ROOT, so tests never write into the
+    project's media folder.
+    """
+    import tempfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import override_settings
+
+    from dentalsales.inventory import shipping
+    from dentalsales.inventory.models import ReviewLineResult, ShipmentStatus
+
+    shipments = list(order.shipments.exclude(status__in=[ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED]).order_by("pk"))
+    with override_settings(MEDIA_ROOT=tempfile.mkdtemp(prefix="dentalsales-test-media-")):
+        for shipment in shipments:
+            if shipment.status == ShipmentStatus.PICKED:
+                lines = {line.pk: {"result": ReviewLineResult.OK} for line in shipment.lines.all()}
+                shipping.review_shipment(actor=reviewer, shipment=shipment, lines=lines)
+                shipment.refresh_from_db()
+            if shipment.status == ShipmentStatus.REVIEWED:
+                shipping.dispatch_shipment(actor=logistics, shipment=shipment)
+            receipt = SimpleUploadedFile("signed-receipt.pdf", b"%PDF-1.4\n%%EOF\n")
+            shipping.confirm_delivery(actor=logistics, shipment=shipment, signed_receipt=receipt)
+    return shipments

@@ -22,7 +22,12 @@ COMPLAINTS = [
     ("rep2", "complaint", "quality", "critical", 2, "患者使用局麻药后出现皮疹，诊所怀疑过敏反应。", "adverse"),
     ("rep", "survey", "price", "low", 12, "年度满意度调查：希望种植体配件有阶梯价。", "resolved"),
 ]
-SCORES = [5, 4, 3]
+# (score, what the customer said); each comment fits its score.
+SCORES = [
+    (5, "对送货速度和产品质量表示满意。"),
+    (4, "产品质量满意，希望送货能再快一天。"),
+    (3, "产品可以，但两次送货都晚于约定时间，希望改进。"),
+]
 
 
 def _shipped_customers(owner):
@@ -81,8 +86,8 @@ def create_callbacks(*, users, today):
     """Schedule the call-backs of the demo shipments and record a few scores."""
     services.schedule_satisfaction_callbacks(today=today)
     callbacks = list(SatisfactionCallback.objects.select_related("owner").order_by("pk"))
-    for callback, score in zip(callbacks, SCORES):
-        services.record_callback(actor=callback.owner, callback=callback, score=score, comment="对送货速度和产品质量表示满意。")
+    for callback, (score, comment) in zip(callbacks, SCORES):
+        services.record_callback(actor=callback.owner, callback=callback, score=score, comment=comment)
     if len(callbacks) > len(SCORES):
         services.record_callback(actor=callbacks[len(SCORES)].owner, callback=callbacks[len(SCORES)], reached=False, comment="电话无人接听，下周再联系。")
     return callbacks

@@ -353,6 +353,24 @@ def _registration(rng, spec, row, valid_until, used):
             return number
 
 
+def _manufacturer_licence(row, device_class):
+    """Return a generated production licence (classes II and III) or production record (class I) of a Chinese manufacturer.
+
+    Imported devices have none. The number depends only on the manufacturer,
+    so all its products show the same one, and on a random stream of its own,
+    so the other demo values stay as they were.
+    """
+    province = _chinese_province(row)
+    if province is None:
+        return ""
+    rng = random.Random(f"dentalsales-demo-licence-{row['applicant']}")
+    year = rng.randint(2014, 2023)
+    serial = rng.randint(1, 9999)
+    if device_class == "I":
+        return f"{province}械生产备{year}{serial:04d}号"
+    return f"{province}药监械生产许{year}{serial:04d}号"
+
+
 def _valid_until(rng, index, plan, today):
     if index in plan.expired:
         return today - datetime.timedelta(days=rng.randint(10, 300))
@@ -409,6 +427,7 @@ def create_products(*, actor, categories, today):
             device_class=spec.device_class,
             registration_number=_registration(rng, spec, row, valid_until or today, numbers),
             registration_valid_until=valid_until,
+            manufacturer_licence_number=_manufacturer_licence(row, spec.device_class),
             storage_conditions=spec.storage,
             vat_rate=Decimal("0.13"),
             list_price=list_price,

@@ -5,6 +5,7 @@ import random
 from decimal import Decimal
 
 from dentalsales.crm import services
+from dentalsales.crm.models import Prospect
 from dentalsales.customers.models import Contact, CustomerCategory
 from dentalsales.customers.services import create_contact
 
@@ -56,7 +57,9 @@ def _create_prospects(users, customers):
     prospects = []
     for customer, (source, detail, stage) in zip(potential, PIPELINE * 2):
         owner = by_pk[customer.owner_id]
-        prospect = services.open_prospect(actor=owner, customer=customer, source=source, source_detail=detail)
+        # ``create_customer`` opened the record with source "other"; the demo gives it a real one.
+        Prospect.objects.filter(customer=customer).update(source=source, source_detail=detail)
+        prospect = Prospect.objects.get(customer=customer)
         for step in STAGE_PATH[stage]:
             reason = "客户已选择其他供应商，价格差距较大" if step == "lost" else ""
             services.change_prospect_stage(actor=owner, prospect=prospect, stage=step, reason=reason)

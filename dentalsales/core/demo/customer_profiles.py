@@ -46,6 +46,13 @@ PREFERENCES = [
 ]
 
 
+# Abbreviations that start drug business licence numbers, by province.
+PROVINCE_ABBREVIATIONS = {
+    "北京市": "京", "上海市": "沪", "天津市": "津", "重庆市": "渝", "四川省": "川", "广东省": "粤", "浙江省": "浙",
+    "江苏省": "苏", "湖北省": "鄂", "湖南省": "湘", "山东省": "鲁", "河南省": "豫", "福建省": "闽", "陕西省": "陕",
+}
+
+
 def _mobile(rng):
     return f"1{rng.choice('3456789')}{rng.randint(0, 999999999):09d}"
 
@@ -111,12 +118,14 @@ def create_customer_profiles(*, users, customers, today):
     # grade set by hand with its reason.
     own = [customer for customer in customers if customer.owner == users["rep"]]
     for customer in own[:2]:
+        # The licence comes from the drug administration of the customer's own province.
+        province = customer.region.full_name.split()[0] if customer.region else "四川省"
         services.add_qualification(
             actor=users["rep"],
             customer=customer,
             kind=QualificationKind.DRUG_BUSINESS_LICENCE,
-            number=f"川AA{rng.randint(1000000, 9999999)}",
-            issuing_authority="四川省药品监督管理局",
+            number=f"{PROVINCE_ABBREVIATIONS.get(province, '')}AA{rng.randint(1000000, 9999999)}",
+            issuing_authority=f"{province}药品监督管理局",
             valid_until=today.replace(year=today.year + 5),
             covers_drugs=True,
         )

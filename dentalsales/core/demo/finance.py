@@ -12,18 +12,20 @@ import random
 from decimal import Decimal
 
 from dentalsales.finance import services as finance
+from dentalsales.finance.opening_balances import create_opening_receivable
 from dentalsales.finance.models import Receivable
 from dentalsales.inventory.models import Shipment, ShipmentStatus
 from dentalsales.sales.models import OrderStatus, SalesOrder
 
-# (days since the invoice, share of the credit limit, share paid so far)
+# (days past due, negative for not yet due; share of the credit limit; share paid so far)
 OPENING_BALANCES = [
-    (8, Decimal("0.10"), Decimal("0")),
-    (24, Decimal("0.08"), Decimal("0.5")),
-    (45, Decimal("0.12"), Decimal("0")),
-    (75, Decimal("0.06"), Decimal("0.3")),
-    (128, Decimal("0.05"), Decimal("0")),
+    (-12, Decimal("0.10"), Decimal("0")),
+    (12, Decimal("0.08"), Decimal("0.5")),
+    (40, Decimal("0.12"), Decimal("0")),
+    (70, Decimal("0.06"), Decimal("0.3")),
+    (110, Decimal("0.05"), Decimal("0")),
 ]
+OPENING_REFERENCE = "FP{:%Y%m}{:04d}"
 OPENING_NOTE = "期初应收：由旧系统迁移（{}月对账确认）"
 PAYMENT_REFERENCES = ["工行回单 {:06d}", "招行网银 {:06d}", "银行承兑汇票 {:08d}"]
 
@@ -47,14 +49,17 @@ def create_finance_records(*, users, customers, today):
     candidates = [c for group in itertools.zip_longest(*by_owner.values()) for c in group if c is not None]
     # The last candidate gets no balance, so that its advance stays unapplied.
     for index, customer in enumerate(candidates[:-1][:12]):
-        days, share, paid_share = OPENING_BALANCES[index % len(OPENING_BALANCES)]
-        invoiced_on = today - datetime.timedelta(days=days + rng.randint(0, 5))
+        days_past_due, share, paid_share = OPENING_BALANCES[index % len(OPENING_BALANCES)]
+        due_on = today - datetime.timedelta(days=days_past_due + rng.randint(0, 5))
+        invoiced_on = min(today, due_on - datetime.timedelta(days=customer.payment_terms_days))
         amount = (customer.credit_limit * share).quantize(Decimal("1")) + Decimal(rng.randint(0, 99)) / 100
-        receivable = finance.create_opening_receivable(
+        receivable = create_opening_receivable(
             actor=actor,
             customer=customer,
             amount=amount,
+            reference=OPENING_REFERENCE.format(invoiced_on, index + 1),
             invoiced_on=invoiced_on,
+            due_on=due_on,
             note=OPENING_NOTE.format(invoiced_on.month),
         )
         if paid_share:

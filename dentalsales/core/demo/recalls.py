@@ -3,7 +3,7 @@
 from django.db.models import Count
 
 from dentalsales.catalog.models import Product
-from dentalsales.inventory.models import ShipmentLine
+from dentalsales.inventory.models import ShipmentLine, ShipmentStatus
 from dentalsales.inventory.udi import gtin_check_digit
 from dentalsales.quality import services as recalls
 
@@ -25,9 +25,10 @@ def assign_demo_udi_dis(products):
 
 
 def _most_shipped_lots(limit):
-    """Return lot ids shipped to the most customers, most first."""
+    """Return lot ids dispatched to the most customers, most first."""
     rows = (
-        ShipmentLine.objects.values("lot_id", "product_id")
+        ShipmentLine.objects.filter(shipment__status__in=[ShipmentStatus.DISPATCHED, ShipmentStatus.DELIVERED])
+        .values("lot_id", "product_id")
         .annotate(customers=Count("shipment__customer", distinct=True))
         .order_by("-customers", "lot_id")[:limit]
     )

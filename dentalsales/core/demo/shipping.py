@@ -17,10 +17,10 @@ from dentalsales.inventory.models import (
     InspectionResult,
     ReviewLineResult,
     Shipment,
+    ShipmentStatus,
     StockBalance,
 )
 from dentalsales.inventory.services import receive_stock
-from dentalsales.sales.models import OrderStatus
 
 # A one-page PDF standing in for the scan of a signed receipt.
 SIGNED_RECEIPT_PDF = (
@@ -33,23 +33,34 @@ def _tick_all(shipment, result=ReviewLineResult.OK, note=""):
     return {line.pk: {"result": result, "note": note} for line in shipment.lines.all()}
 
 
-def move_demo_shipments(*, users, today):
-    """Review, dispatch and deliver the demo shipments; return the number dispatched."""
+def _review_and_dispatch(shipment, *, logistics, quality):
+    shipping.review_shipment(actor=quality, shipment=shipment, lines=_tick_all(shipment), note="外包装完好，标签与随货单一致")
+    shipping.dispatch_shipment(actor=logistics, shipment=shipment)
+
+
+def deliver_order_shipments(order, *, users):
+    """Review, dispatch and confirm delivery of every picked shipment of ``order``, so that it can be completed."""
     logistics, quality = users["logistics"], users["quality"]
-    shipments = list(Shipment.objects.select_related("order").order_by("pk"))
-    # A completed order's goods have arrived, so only shipments of open orders may wait at the warehouse.
-    open_order_shipments = [shipment for shipment in shipments if shipment.order.status != OrderStatus.COMPLETED]
-    waiting = open_order_shipments[-2:] if len(open_order_shipments) > 3 else []
+    for shipment in order.shipments.filter(status=ShipmentStatus.PICKED).order_by("pk"):
+        _review_and_dispatch(shipment, logistics=logistics, quality=quality)
+        receipt = ContentFile(SIGNED_RECEIPT_PDF, name=f"{shipment.number}-签收单.pdf")
+        shipping.confirm_delivery(actor=logistics, shipment=shipment, signed_receipt=receipt)
+
+
+def move_demo_shipments(*, users, today):
+    """Review and dispatch the demo shipments still at the warehouse; return the number dispatched.
+
+    Shipments of completed orders were delivered when their orders closed.
+    """
+    logistics, quality = users["logistics"], users["quality"]
+    shipments = list(Shipment.objects.filter(status=ShipmentStatus.PICKED).select_related("order").order_by("pk"))
+    waiting = shipments[-2:] if len(shipments) > 3 else []
     dispatched = 0
     for shipment in shipments:
         if shipment in waiting:
             continue
-        shipping.review_shipment(actor=quality, shipment=shipment, lines=_tick_all(shipment), note="外包装完好，标签与随货单一致")
-        shipping.dispatch_shipment(actor=logistics, shipment=shipment)
+        _review_and_dispatch(shipment, logistics=logistics, quality=quality)
         dispatched += 1
-        if shipment.order.status == OrderStatus.COMPLETED:
-            receipt = ContentFile(SIGNED_RECEIPT_PDF, name=f"{shipment.number}-签收单.pdf")
-            shipping.confirm_delivery(actor=logistics, shipment=shipment, signed_receipt=receipt)
     if waiting:
         failed, reviewed = waiting
         shipping.review_shipment(

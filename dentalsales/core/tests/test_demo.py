@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import F
 from django.test import override_settings
 from django.utils import translation
 
@@ -20,10 +21,15 @@ from dentalsales.inventory.models import (
     Allocation,
     GoodsReceipt,
     Lot,
+    LotStatus,
     Shipment,
+    ShipmentLine,
+    ShipmentStatus,
     StockBalance,
     StockLedgerEntry,
 )
+from dentalsales.quality import services as recall_services
+from dentalsales.quality.models import Recall, RecallStatus
 from dentalsales.sales.models import (
     OrderStatus,
     OrderStatusChange,
@@ -243,3 +249,48 @@ def test_price_policy_loaded(demo_output, db):
     assert LockedPrice.objects.count() == 1
     assert PaymentTermDiscount.objects.count() == 1
     assert sorted(DiscountAuthority.objects.values_list("role", flat=True)) == ["manager", "representative", "supervisor"]
+
+
+def _received_quantities(lot_ids):
+    """Sum the quantities that left the warehouse per customer, straight from the shipment lines.
+
+    Picked goods not yet dispatched are still in the warehouse, so their
+    customers need no recall notice.
+    """
+    totals = {}
+    gone = [ShipmentStatus.DISPATCHED, ShipmentStatus.DELIVERED]
+    for line in ShipmentLine.objects.filter(lot_id__in=lot_ids, shipment__status__in=gone).select_related("shipment"):
+        totals[line.shipment.customer_id] = totals.get(line.shipment.customer_id, 0) + line.quantity
+    return totals
+
+
+def test_open_recall_drill_lists_every_customer_that_received_the_lot(demo_output, db):
+    recall = Recall.objects.get(status=RecallStatus.OPEN)
+    lot_ids = list(recall.lots.values_list("pk", flat=True))
+    expected = _received_quantities(lot_ids)
+
+    listed = {row.customer_id: row.quantity_shipped for row in recall.customers.all()}
+
+    assert len(expected) >= 2
+    assert listed == expected
+    assert all(row.contact_name and row.contact_phone for row in recall.customers.all())
+    assert set(Lot.objects.filter(pk__in=lot_ids).values_list("status", flat=True)) == {LotStatus.RECALLED}
+    open_reservations = Allocation.objects.filter(
+        lot_id__in=lot_ids, quantity__gt=F("shipped_quantity") + F("released_quantity")
+    )
+    assert not open_reservations.exists()
+
+
+def test_opening_the_draft_recall_lists_the_right_customers(demo_output, db):
+    quality = User.objects.get(username="quality")
+    draft = Recall.objects.get(status=RecallStatus.DRAFT)
+    lot_ids = list(draft.lots.values_list("pk", flat=True))
+    expected = _received_quantities(lot_ids)
+
+    with transaction.atomic():
+        opened = recall_services.open_recall(actor=quality, recall=draft)
+        listed = {row.customer_id: row.quantity_shipped for row in opened.customers.all()}
+        transaction.set_rollback(True)
+
+    assert expected
+    assert listed == expected

@@ -60,12 +60,13 @@ def beijing(rep):
         customer_type="dental_hospital",
         uscc=valid_uscc(101),
         contact_phone="13812345678",
+        grade="B",
     )
 
 
 @pytest.fixture
 def shanghai(rep):
-    return create_customer(actor=rep, code="SH001", name="上海牙科诊所", customer_type="clinic", uscc=valid_uscc(202))
+    return create_customer(actor=rep, code="SH001", name="上海牙科诊所", customer_type="clinic", uscc=valid_uscc(202), grade="C")
 
 
 @pytest.mark.django_db
