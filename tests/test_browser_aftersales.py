@@ -59,7 +59,15 @@ def test_return_requested_approved_and_received(page, screenshot, rep, superviso
     expect(page.locator("[data-testid=return-errors]")).to_contain_text("11")
     assert ReturnRequest.objects.count() == 0
 
-    row.locator(f"input[name='quantity-{line.pk}']").fill("3")
+    # A scanned GS1 barcode of the lot adds one unit to its line.
+    row.locator(f"input[name='quantity-{line.pk}']").fill("2")
+    page.locator("[data-testid=udi-scan]").fill(f"(17){line.expiry_date:%y%m%d}(10){line.lot_number}")
+    page.locator("[data-testid=udi-scan]").press("Enter")
+    expect(row.locator(f"input[name='quantity-{line.pk}']")).to_have_value("3")
+    page.locator("[data-testid=udi-scan]").fill("(10)NOSUCHLOT")
+    page.locator("[data-testid=udi-scan]").press("Enter")
+    expect(page.locator("[data-udi-feedback]")).to_contain_text("NOSUCHLOT")
+    expect(row.locator(f"input[name='quantity-{line.pk}']")).to_have_value("3")
     row.locator(f"select[name='reason-{line.pk}']").select_option("quality_defect")
     page.locator("input[name=kind][value=return]").check()
     page.locator("[data-testid=submit-return]").click()
@@ -79,14 +87,23 @@ def test_return_requested_approved_and_received(page, screenshot, rep, superviso
     log_in(page, logistics)
     page.locator("[data-nav='aftersales:return_list']").click()
     page.locator(f"tr[data-return='{request.number}'] a").click()
-    page.locator(f"select[name='disposition-{request.lines.get().pk}']").select_option("quarantine")
+    # Two of the three units arrived: one goes to quarantine, the rest back to stock.
+    line_id = request.lines.get().pk
+    page.locator(f"input[name='quarantine-{line_id}']").fill("1")
+    expect(page.locator(f"input[name='stock-{line_id}']")).to_have_value("2")
+    page.locator(f"input[name='received-{line_id}']").fill("2")
+    expect(page.locator(f"input[name='stock-{line_id}']")).to_have_value("1")
+    page.locator(f"input[name='receipt-note-{line_id}']").fill("一盒未寄回")
     page.locator("[data-testid=confirm-receive]").click()
     expect(page.locator("[data-testid=credit-note]")).not_to_be_empty()
+    expect(page.locator("[data-testid=credited-total]")).to_contain_text("260.00")
     screenshot("return-received")
 
     request.refresh_from_db()
     assert request.status == ReturnStatus.RECEIVED
-    assert StockBalance.objects.get(warehouse__code=QUARANTINE_WAREHOUSE_CODE, lot=line.lot).on_hand == 3
+    received = request.lines.get()
+    assert (received.received_quantity, received.stock_quantity, received.quarantine_quantity) == (2, 1, 1)
+    assert StockBalance.objects.get(warehouse__code=QUARANTINE_WAREHOUSE_CODE, lot=line.lot).on_hand == 1
 
 
 def test_complaint_entered_and_resolved(page, screenshot, rep, customer):

@@ -83,6 +83,7 @@ def test_import_messy_gbk_csv(page, representative, screenshot, tmp_path):
 
     page.goto("/customers/")
     page.locator("[data-testid=import]").click()
+    page.locator("[data-testid=import-customers]").click()
     page.locator("input[name=file]").set_input_files(str(path))
     page.locator("[data-testid=import-upload]").click()
 

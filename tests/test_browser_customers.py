@@ -68,3 +68,21 @@ def test_profile_and_verification_flow(page, screenshot, rep, quality, customer,
     page.locator("[data-testid=verify]").first.click()
     expect(page.locator("[data-testid=verification-table]")).not_to_contain_text(customer.name)
     assert customer.qualifications.get().verification_status == VerificationStatus.VERIFIED
+
+
+def test_device_class_checkboxes_are_clickable_and_saved(page, screenshot, rep, customer):
+    log_in(page, rep)
+    page.goto(f"/customers/{customer.pk}/qualifications/new/")
+
+    # Each option is a normal check with its own label; a plain click must reach it.
+    for index in (1, 2):
+        page.locator(f"#id_device_classes_{index}").click(timeout=3000)
+    box = page.locator("fieldset[data-choice-group=device_classes]").bounding_box()
+    assert box["width"] > 200 and box["height"] < 120
+    screenshot("device-classes")
+    page.locator("select[name=kind]").select_option("device_business_licence")
+    page.locator("input[name=number]").fill("沪徐食药监械经营许20260001")
+    page.locator("[data-testid=profile-form] button[type=submit]").click()
+
+    expect(page).to_have_url(DETAIL_URL)
+    assert customer.qualifications.get(number="沪徐食药监械经营许20260001").device_classes == ["II", "III"]

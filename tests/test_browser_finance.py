@@ -87,3 +87,38 @@ def test_record_payment_by_hand_and_print_statement(page, balances, screenshot):
     page.goto(f"/finance/aging/")
     expect(page.locator("[data-aging-total]")).to_contain_text("1,000.00")
     screenshot("aging")
+
+
+def test_import_opening_balances_with_preview(page, balances, screenshot, tmp_path):
+    finance, customer = balances["finance"], balances["customer"]
+    header = "客户编码,金额,发票号,开票日期,到期日,备注"
+    bad = tmp_path / "期初应收.csv"
+    bad.write_bytes("\n".join([header, "C90001,\"12,800.00\",FP-1,2026/1/5,,旧系统", "C99999,0,FP-2,2026-13-01,,"]).encode("gbk"))
+    good = tmp_path / "期初应收-更正.csv"
+    good.write_bytes("\n".join([header, "C90001,\"12,800.00\",FP-1,2026/1/5,,旧系统", "C90001,500.50,FP-2,2026-01-06,,"]).encode("gbk"))
+    log_in(page, finance)
+
+    page.locator("[data-nav='finance:opening_balance_list']").click()
+    page.locator("[data-testid=import-opening-balances]").click()
+    page.locator("input[name=file]").set_input_files(str(bad))
+    page.locator("[data-testid=preview-import]").click()
+    expect(page.locator("[data-import-row='3'] [data-problem-for=customer_code]")).to_be_visible()
+    expect(page.locator("[data-import-row='3'] [data-problem-for=amount]")).to_be_visible()
+    expect(page.locator("[data-import-row='3'] [data-problem-for=invoiced_on]")).to_be_visible()
+    expect(page.locator("[data-testid=confirm-import]")).to_have_count(0)
+    screenshot("opening-balance-preview")
+    assert not Receivable.objects.filter(customer=customer, reference__startswith="FP-").exists()
+
+    page.locator("input[name=file]").set_input_files(str(good))
+    page.locator("[data-testid=preview-import]").click()
+    page.locator("[data-testid=confirm-import]").click()
+
+    expect(page.locator("[data-testid=opening-balance-table]")).to_contain_text("FP-2")
+    assert sorted(Receivable.objects.filter(customer=customer).exclude(reference="").values_list("amount", flat=True)) == [
+        Decimal("500.50"),
+        Decimal("12800.00"),
+    ]
+    page.goto("/finance/aging/")
+    expect(page.locator("[data-aging-column=not_due]")).to_be_visible()
+    expect(page.locator("[data-testid=aging-basis-note]")).to_be_visible()
+    screenshot("aging-by-due-date")

@@ -167,9 +167,10 @@ def test_order_to_shipment_flow(page, screenshot, rep, supervisor, logistics, sh
         expect(cells.nth(1)).to_have_text(product.name)
         expect(cells.nth(3)).to_have_text("沪械注准20202170123")
         expect(cells.nth(4)).to_have_text("上海齿科材料有限公司")
-        expect(cells.nth(5)).to_have_text(lot_number)
-        expect(cells.nth(7)).to_have_text(expiry)
-        expect(cells.nth(8)).to_have_text(quantity)
+        # Column 5 holds the manufacturer's licence or record number.
+        expect(cells.nth(6)).to_have_text(lot_number)
+        expect(cells.nth(8)).to_have_text(expiry)
+        expect(cells.nth(9)).to_have_text(quantity)
     expect(page.locator("[data-testid=total-quantity]")).to_have_text("8")
     screenshot("4-delivery-note")
     ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)

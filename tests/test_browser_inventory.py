@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dentalsales.core.timeutils import local_today
-from dentalsales.inventory.models import GoodsReceipt, OutboundReview, Shipment, ShipmentStatus
+from dentalsales.inventory.models import GoodsReceipt, OutboundReview, Shipment, ShipmentStatus, StockBalance
 from dentalsales.inventory.udi import gtin_check_digit
 from dentalsales.sales import services as sales
 from dentalsales.testing import factories as f
@@ -92,10 +92,72 @@ def test_scan_receive_review_dispatch_deliver(page, screenshot, tmp_path, settin
     shipment = Shipment.objects.get()
     assert (shipment.status, shipment.waybill_number, shipment.dispatched_by) == (ShipmentStatus.DELIVERED, "SF200", logistics)
 
-    # (e) The first print of the delivery note is the original; a reprint is marked as a copy.
+    # (e) Opening the delivery note is a preview; the first recorded print is the original, a reprint is marked as a copy.
     page.goto(f"/shipments/{shipment.pk}/delivery-note/")
+    expect(page.locator("[data-testid=preview-mark]")).to_be_visible()
+    expect(page.locator("[data-testid=copy-mark]")).to_have_count(0)
+    page.locator("[data-testid=record-print]").click()
+    expect(page.locator("[data-testid=preview-mark]")).to_have_count(0)
     expect(page.locator("[data-testid=copy-mark]")).to_have_count(0)
     expect(page.locator("[data-testid=note-reviewer]")).to_contain_text(quality.display_name)
-    page.goto(f"/shipments/{shipment.pk}/delivery-note/")
+    page.locator("[data-testid=record-print]").click()
     expect(page.locator("[data-testid=copy-mark]")).to_be_visible()
     screenshot("inventory-4-delivery-note-copy")
+    assert Shipment.objects.get().delivery_note_prints == 2
+
+
+def test_cancel_picking_puts_goods_back(page, rep, supervisor, logistics, customer, warehouse):
+    product = f.ProductFactory()
+    f.receive(product, warehouse, quantity=10, actor=logistics, lot_number="BACK-1")
+    order = f.make_order(actor=rep, customer=customer, lines=[(product, 4)])
+    sales.submit_order(actor=rep, order=order)
+    sales.approve_order(actor=supervisor, order=order, reason="test")
+    sales.release_order(actor=logistics, order=order)
+    shipment = sales.ship_order(actor=logistics, order=order, carrier="顺丰速运")
+
+    log_in(page, logistics)
+    page.goto(f"/orders/{order.pk}/")
+    expect(page.locator("[data-testid=shipment-progress] [data-shipment-status=picked]")).to_be_visible()
+    page.goto(f"/shipments/{shipment.pk}/")
+    page.locator("[data-action=cancel-picking]").click()
+    form = page.locator("[data-testid=cancel-picking-form]")
+    expect(form).to_be_visible()
+    form.locator("textarea[name=cancel-reason]").fill("客户要求改期")
+    page.locator("[data-testid=confirm-cancel-picking]").click()
+    expect(page.locator("[data-testid=shipment-status] .status-badge")).to_have_attribute("data-status", "cancelled")
+    expect(page.locator("[data-testid=picking-cancelled]")).to_contain_text("客户要求改期")
+
+    order.refresh_from_db()
+    assert order.status == "released"
+    assert StockBalance.objects.get().on_hand == 10
+
+
+def test_failed_review_comes_back_with_the_line_marked(page, rep, supervisor, logistics, quality, customer, warehouse):
+    di = "0690123456789" + gtin_check_digit("0690123456789")
+    other_di = "0690123456790" + gtin_check_digit("0690123456790")
+    product = f.ProductFactory(udi_di=di)
+    f.receive(product, warehouse, quantity=10, actor=logistics, lot_number="MARK-1")
+    order = f.make_order(actor=rep, customer=customer, lines=[(product, 3)])
+    sales.submit_order(actor=rep, order=order)
+    sales.approve_order(actor=supervisor, order=order, reason="test")
+    sales.release_order(actor=logistics, order=order)
+    shipment = sales.ship_order(actor=logistics, order=order, carrier="顺丰速运")
+
+    log_in(page, quality)
+    page.goto(f"/shipments/{shipment.pk}/")
+    row = page.locator("[data-testid=review-form] tr[data-review-line]")
+    # Another product's barcode with this line's lot: the server blames the product, not the lot.
+    wrong = f"(01){other_di}(10)MARK-1"
+    row.locator("input[name$=scanned_code]").fill(wrong)
+    row.locator("input[type=checkbox]").check()
+    row.locator("input[name$=quantity]").fill("2")
+    page.locator("[data-testid=confirm-review]").click()
+
+    marked = page.locator("[data-testid=review-form] tr[data-failed]")
+    expect(marked).to_have_count(1)
+    expect(marked.locator("[data-line-reason]")).to_contain_text(other_di)
+    expect(marked.locator("input[name$=scanned_code]")).to_have_value(wrong)
+    expect(marked.locator("input[name$=quantity]")).to_have_value("2")
+    expect(page.locator("[data-testid=review-line-reasons]")).to_contain_text(other_di)
+    assert OutboundReview.objects.get().result == "failed"
+    assert Shipment.objects.get().status == ShipmentStatus.PICKED

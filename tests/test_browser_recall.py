@@ -81,6 +81,10 @@ def test_recall_by_scanning_udi(page, shipped_lot, screenshot):
     assert list(recall.lots.all()) == [lot]
 
     page.locator("[data-action=open]").click()
+    # Opening cannot be undone, so a confirmation page lists what it blocks first.
+    expect(page.locator(f"[data-testid=confirm-customers] >> text={customer.name}")).to_be_visible()
+    assert Recall.objects.get().status == RecallStatus.DRAFT
+    page.locator("[data-testid=confirm-open]").click()
     row = page.locator(f"[data-testid=recall-customers] tr[data-customer='{customer.code}']")
     expect(row).to_contain_text("王主任")
     expect(row).to_contain_text("12")
