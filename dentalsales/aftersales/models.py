@@ -359,9 +359,10 @@ class ReturnRequest(models.Model):
         _("credited value"), max_digits=14, decimal_places=2, null=True, blank=True,
         help_text=_("Value of the units actually received, credited to the customer."),
     )
-    # The finance app's credit note, kept by number so that this app does
-    # not depend on the finance models' migrations.
-    credit_note_number = models.CharField(_("credit note"), max_length=40, blank=True)
+    # The finance app's credit notes, kept by number so that this app does
+    # not depend on the finance models' migrations: one per shipment the
+    # return draws on, joined by commas.
+    credit_note_number = models.CharField(_("credit notes"), max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -534,8 +534,8 @@ def issue_credit_note(*, customer, amount, reason, actor, source_reference, rece
     by finance, it raises ``InvalidInput`` instead. The credit note's
     ``requested_amount`` is the amount asked for.
 
-    NOTE: without ``receivable`` nothing caps the amount; a return drawing
-    on several shipments is credited that way.
+    Without ``receivable`` nothing caps the amount, so workflows pass the
+    shipment's receivable; returns issue one credit note per shipment.
 
     Raises ``InvalidInput`` naming the value for an amount not above 0 or
     with more than 2 decimals, a missing reason and a receivable of another

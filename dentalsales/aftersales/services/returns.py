@@ -467,23 +467,39 @@ def cancel_return(*, actor, request, reason):
     return request
 
 
-def _issue_credit_note(request, actor, amount):
-    """Credit ``amount``, the value of the units received, to the customer through finance; return the credit note."""
+def _issue_credit_notes(request, actor, return_lines):
+    """Credit the value of the units received, one credit note per shipment; return the credit notes issued.
+
+    Each shipment has its own receivable, and finance caps the credit notes
+    on a receivable at its invoiced amount, so a return drawing on several
+    shipments is credited shipment by shipment.
+    """
     from dentalsales.finance import services as finance
     from dentalsales.finance.models import Receivable
 
-    shipment_ids = {line.shipment_line.shipment_id for line in request.lines.all()}
-    receivable = None
-    if len(shipment_ids) == 1:
-        receivable = Receivable.objects.filter(shipment_id=next(iter(shipment_ids))).first()
-    return finance.issue_credit_note(
-        customer=request.customer,
-        amount=amount,
-        reason=_("Goods returned with %(kind)s %(number)s") % {"kind": request.get_kind_display(), "number": request.number},
-        actor=actor,
-        source_reference=request.number,
-        receivable=receivable,
-    )
+    by_shipment = {}
+    for line in return_lines:
+        shipment_id = line.shipment_line.shipment_id
+        by_shipment[shipment_id] = by_shipment.get(shipment_id, Decimal("0")) + line.credited_amount
+    receivables = {r.shipment_id: r for r in Receivable.objects.filter(shipment_id__in=by_shipment)}
+    reason = _("Goods returned with %(kind)s %(number)s") % {"kind": request.get_kind_display(), "number": request.number}
+    issued = []
+    for shipment_id in sorted(by_shipment):
+        amount = round_money(by_shipment[shipment_id])
+        if amount <= 0:
+            continue
+        credit_note = finance.issue_credit_note(
+            customer=request.customer,
+            amount=amount,
+            reason=reason,
+            actor=actor,
+            source_reference=request.number,
+            receivable=receivables.get(shipment_id),
+        )
+        # None when the shipment's receivable was already credited in full; finance is notified.
+        if credit_note is not None:
+            issued.append(credit_note)
+    return issued
 
 
 OUTCOME_FIELDS = {
@@ -637,8 +653,7 @@ def receive_return(*, actor, request, lines=None, dispositions=None, note=""):
     credited = round_money(sum((line.credited_amount for line in return_lines), Decimal("0")))
     request.credited_amount = credited
     if credited > 0:
-        # None when the shipment's receivable was already credited in full; finance is notified.
-        request.credit_note_number = getattr(_issue_credit_note(request, actor, credited), "number", "")
+        request.credit_note_number = ", ".join(note.number for note in _issue_credit_notes(request, actor, return_lines))
     request.inspection_note = note
     _record(request, actor, R.RECEIVED, reason=note)
 
@@ -646,6 +661,10 @@ def receive_return(*, actor, request, lines=None, dispositions=None, note=""):
     approved = sum(line.quantity for line in return_lines)
     if request.credit_note_number:
         title = _("Return %(number)s was received; credit note %(credit)s issued") % {"number": request.number, "credit": request.credit_note_number}
+    elif credited > 0:
+        title = _("Return %(number)s was received; its invoice was already credited in full, so no credit note was issued") % {
+            "number": request.number
+        }
     else:
         title = _("Return %(number)s was received; nothing arrived, so no credit note was issued") % {"number": request.number}
     notify(
