@@ -342,9 +342,9 @@ def _release_reservations(recall, lot_ids):
         (balance.warehouse_id, balance.lot_id): balance
         for balance in StockBalance.objects.select_for_update().filter(lot_id__in=list(lot_ids)).order_by("pk")
     }
-    # NOTE: a reservation committed by an order that was not locked here
-    # (allocated while this recall was waiting) stays open; the recall page
-    # lists it, and picking refuses the recalled lot.
+    # TODO: release too the reservations that an order not locked here
+    # committed while this recall waited for its locks; today they stay open,
+    # the recall page lists them and picking refuses the recalled lot.
     rows = []
     for allocation in _open_allocations(lot_ids, order_ids):
         quantity = allocation.open_quantity
