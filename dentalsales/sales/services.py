@@ -697,7 +697,10 @@ def complete_order(*, actor, order):
 
 @transaction.atomic
 def cancel_order(*, actor, order, reason):
-    """Cancel an order before its first shipment, giving back every reservation."""
+    """Cancel an order before its first shipment, giving back every reservation and contract quantity.
+
+    Locks the order, then its contract lines, then the balance rows.
+    """
     order = _lock_order(order, actor)
     _check_transition(order, actor, "cancel")
     if order.status in (S.APPROVED, S.RELEASED) and not actor.has_role(*CANCEL_AFTER_APPROVAL_ROLES):
@@ -708,8 +711,10 @@ def cancel_order(*, actor, order, reason):
     if not reason:
         raise InvalidInput(_("Give the reason for cancelling the order."), field="reason")
 
-    inventory.release_reservations(order)
+    # Contract lines before balance rows, the order amendments and close
+    # short lock them in, so that two of these never wait on each other.
     _give_back_contract_quantities(order)
+    inventory.release_reservations(order)
     order.cancellation_reason = reason
     _record(order, actor, S.CANCELLED, reason=reason)
     return order
